@@ -58,7 +58,7 @@ func (t *Table) Parse(s string) (Cap, error) {
 	if s == "" {
 		return -1, parseError(s, "empty string")
 	}
-	if c := s[0]; c >= '0' && c <= '9' {
+	if isDigits(s) {
 		return parseNumber(s)
 	}
 	if len(s) > maxNameLen {
@@ -82,15 +82,25 @@ func (t *Table) Parse(s string) (Cap, error) {
 	if c, ok := t.byName[string(name)]; ok {
 		return c, nil
 	}
+	if c := s[0]; c >= '0' && c <= '9' {
+		return -1, parseError(s, "neither a decimal number nor a name")
+	}
 	return -1, parseError(s, "no such name")
 }
 
-func parseNumber(s string) (Cap, error) {
+// isDigits reports whether s is non-empty and all ASCII decimal digits.
+func isDigits(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {
-			return -1, parseError(s, "not a decimal number")
+			return false
 		}
 	}
+	return s != ""
+}
+
+// parseNumber parses s, which is all decimal digits, as a canonical decimal
+// in 0..63.
+func parseNumber(s string) (Cap, error) {
 	if len(s) > 1 && s[0] == '0' {
 		return -1, parseError(s, "leading zero")
 	}

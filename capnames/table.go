@@ -36,8 +36,9 @@ var ErrInvalidTable = errors.New("invalid capability table")
 
 // NewTable checks entries and returns a table of them. kernel is the version
 // of the newest header the entries come from. Names must be "CAP_" followed by
-// upper-case ASCII letters, digits and underscores; names and values must be
-// unique and values within 0..63.
+// upper-case ASCII letters, digits and underscores, not all digits, and at
+// most 64 bytes long in all; names and values must be unique, values within
+// 0..63, and entries sorted by value.
 func NewTable(kernel string, entries []Entry) (*Table, error) {
 	t := &Table{kernel: kernel, byName: make(map[string]Cap, len(entries))}
 	t.entries = make([]Entry, 0, len(entries))
@@ -66,6 +67,12 @@ func (t *Table) add(e Entry) error {
 	short, ok := strings.CutPrefix(e.Name, "CAP_")
 	if !ok || !isCanonicalName(short) {
 		return fmt.Errorf("%q: not a canonical capability name", e.Name)
+	}
+	if len(e.Name) > maxNameLen {
+		return fmt.Errorf("%s: name longer than %d bytes, which Parse would never match", e.Name, maxNameLen)
+	}
+	if isDigits(short) {
+		return fmt.Errorf("%s: an all-digit name is ambiguous with the numeral %s", e.Name, short)
 	}
 	if prev, dup := t.byName[short]; dup {
 		return fmt.Errorf("%s: defined as both %d and %d", e.Name, prev, e.Value)
