@@ -1,0 +1,492 @@
+package plugin
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/capgen-dev/capgen/capnames"
+)
+
+// Env is the machine process.capabilities are emitted for: the capability
+// table that names capabilities, the running kernel's last capability, and
+// the bounding set of the process that starts the runtime. [HostEnv]
+// returns this machine's; tests build others to stand in for kernels newer
+// than the table or for restricted hosts.
+type Env struct {
+	// Table names the capabilities; nil means capnames.Default().
+	Table *capnames.Table
+	// KernelLast is the kernel's highest capability.
+	KernelLast capnames.Cap
+	// Bounding is the bounding set; the runtime cannot grant anything
+	// outside it.
+	Bounding capnames.Set
+}
+
+// ErrInvalidEnv is wrapped by the errors about an [Env] that no kernel can
+// have.
+var ErrInvalidEnv = errors.New("invalid capability environment")
+
+// HostEnv returns the environment of this process: the package's table,
+// the running kernel's last capability and this process's bounding set.
+func HostEnv() (Env, error) {
+	last, err := capnames.KernelLast()
+	if err != nil {
+		return Env{}, err
+	}
+	bounding, err := capnames.Bounding()
+	if err != nil {
+		return Env{}, err
+	}
+	return Env{Table: capnames.Default(), KernelLast: last, Bounding: bounding}, nil
+}
+
+func (e Env) check() error {
+	if !e.KernelLast.Valid() {
+		return fmt.Errorf("%w: kernel last capability %d outside 0..%d", ErrInvalidEnv, e.KernelLast, capnames.MaxCap)
+	}
+	if extra := e.Bounding.Minus(e.kernel()); extra != 0 {
+		return fmt.Errorf("%w: bounding set %s holds capabilities above the kernel's last, %d",
+			ErrInvalidEnv, e.Bounding.Bitmap(), e.KernelLast)
+	}
+	return nil
+}
+
+func (e Env) table() *capnames.Table {
+	if e.Table == nil {
+		return capnames.Default()
+	}
+	return e.Table
+}
+
+// kernel returns every capability of the kernel, 0..KernelLast.
+func (e Env) kernel() capnames.Set { return capnames.UpTo(e.KernelLast) }
+
+// Reason says why a requested capability was left out of the entries.
+type Reason int
+
+const (
+	// NotInKernel: the running kernel does not have the capability.
+	NotInKernel Reason = iota + 1
+	// NotInBoundingSet: the bounding set lacks it, so no runtime started
+	// from this process can grant it.
+	NotInBoundingSet
+	// UnknownToRuntime: the runtime does not list the capability's name
+	// and cannot be given a numeral.
+	UnknownToRuntime
+	// Unnamed: the capability table has no name for the capability (the
+	// kernel is newer than the table) and the runtime cannot be given a
+	// numeral.
+	Unnamed
+)
+
+var reasonNames = [...]string{
+	NotInKernel:      "not-in-kernel",
+	NotInBoundingSet: "not-in-bounding-set",
+	UnknownToRuntime: "unknown-to-runtime",
+	Unnamed:          "unnamed",
+}
+
+// String returns the reason's name: "not-in-kernel", "not-in-bounding-set",
+// "unknown-to-runtime" or "unnamed".
+func (r Reason) String() string {
+	if r > 0 && int(r) < len(reasonNames) {
+		return reasonNames[r]
+	}
+	return "Reason(" + strconv.Itoa(int(r)) + ")"
+}
+
+// MarshalText encodes the reason as its name.
+func (r Reason) MarshalText() ([]byte, error) {
+	if r <= 0 || int(r) >= len(reasonNames) {
+		return nil, fmt.Errorf("marshal %v: not a reason", r)
+	}
+	return []byte(r.String()), nil
+}
+
+// UnmarshalText decodes a reason's name.
+func (r *Reason) UnmarshalText(text []byte) error {
+	for i, name := range reasonNames {
+		if i > 0 && name == string(text) {
+			*r = Reason(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("reason %q: want one of %s", text, strings.Join(reasonNames[1:], ", "))
+}
+
+// Omission is a requested capability left out of the entries.
+type Omission struct {
+	Cap    capnames.Cap `json:"cap"`
+	Name   string       `json:"name"` // the table's name, or the number
+	Reason Reason       `json:"reason"`
+	Text   string       `json:"text"` // "needs Linux 5.8; ...", for people
+}
+
+// Emit returns the entries of one process.capabilities list granting the
+// capabilities of requested that env and the runtime allow, in the form
+// policy picks, and a report accounting for each requested capability:
+// granted, or left out once with its reason. all says whether the request
+// was "all" (--cap-add=all, --privileged), the only request ALL_CAPS
+// may stand for.
+//
+// The entries never grant more than requested ∩ kernel ∩ bounding set:
+//
+//   - Names emits the table's canonical names the runtime recognises.
+//   - Numeric adds decimal numerals ("39") for capabilities the runtime or
+//     the table does not name; it falls back to Names with a warning when
+//     the runtime takes no numerals.
+//   - AllCaps emits ["ALL_CAPS"] only for an "all" request, to a runtime
+//     that advertises it, when requested and the bounding set both hold
+//     every capability of the kernel: the runtime expands ALL_CAPS to
+//     every one of them. Otherwise it falls back, with a warning, to what
+//     Auto would pick.
+//   - Auto picks AllCaps when the runtime advertises it and the request
+//     fits, else Numeric when the runtime takes numerals, else Names.
+//
+// Entries are in ascending order of capability number. A nil runtime is
+// one whose features are unknown.
+func Emit(requested capnames.Set, all bool, env Env, runtime *Features, policy Policy) ([]string, *Report, error) {
+	e, err := newEmission(requested, all, env, runtime, policy)
+	if err != nil {
+		return nil, nil, err
+	}
+	e.resolve(true)
+	return e.entries(e.granted), e.report(), nil
+}
+
+// emission decides the entries of the lists of one spec.
+type emission struct {
+	env     Env
+	table   *capnames.Table
+	rt      *Features
+	asked   Policy
+	applied Policy
+	all     bool
+
+	requested capnames.Set // what was asked for
+	allowed   capnames.Set // requested ∩ kernel ∩ bounding
+	granted   capnames.Set // allowed minus what the runtime cannot take
+
+	omitted  []Omission
+	warnings []string
+}
+
+// ErrInvalidPolicy is wrapped by the errors about a [Policy] value that is
+// none of the defined ones.
+var ErrInvalidPolicy = errors.New("invalid emission policy")
+
+// newEmission checks its inputs and sets aside the requested capabilities
+// the kernel or the bounding set rule out.
+func newEmission(requested capnames.Set, all bool, env Env, rt *Features, policy Policy) (*emission, error) {
+	if err := env.check(); err != nil {
+		return nil, err
+	}
+	if policy < Auto || policy > AllCaps {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidPolicy, policy)
+	}
+	e := &emission{env: env, table: env.table(), rt: rt, asked: policy, all: all, requested: requested}
+	for _, c := range requested.Caps() {
+		switch {
+		case c > env.KernelLast:
+			e.omit(c, NotInKernel, e.notInKernel(c))
+		case !env.Bounding.Has(c):
+			e.omit(c, NotInBoundingSet, "not in the bounding set of the process starting the runtime")
+		default:
+			e.allowed.Add(c)
+		}
+	}
+	return e, nil
+}
+
+func (e *emission) notInKernel(c capnames.Cap) string {
+	if entry, ok := e.table.Lookup(c); ok && entry.Since != "" {
+		return fmt.Sprintf("needs Linux %s; this kernel's last capability is %d", entry.Since, e.env.KernelLast)
+	}
+	return fmt.Sprintf("above this kernel's last capability, %d", e.env.KernelLast)
+}
+
+func (e *emission) omit(c capnames.Cap, r Reason, text string) {
+	e.omitted = append(e.omitted, Omission{Cap: c, Name: e.table.Name(c), Reason: r, Text: text})
+}
+
+func (e *emission) warn(format string, args ...any) {
+	e.warnings = append(e.warnings, fmt.Sprintf(format, args...))
+}
+
+// resolve picks the policy applied and the capabilities granted. listsFit
+// reports whether every other list of the spec is empty or the whole
+// bounding list, so that ALL_CAPS can stand for it too.
+func (e *emission) resolve(listsFit bool) {
+	fallback := Names
+	if e.rt.takesNumerals() {
+		fallback = Numeric
+	}
+	switch e.asked {
+	case Auto:
+		e.applied = fallback
+		if e.allCapsBlocker(listsFit) == "" {
+			e.applied = AllCaps
+		}
+	case AllCaps:
+		e.applied = AllCaps
+		if why := e.allCapsBlocker(listsFit); why != "" {
+			e.applied = fallback
+			e.warn("policy all-caps: %s; emitting entries by policy %s", why, fallback)
+		}
+	case Numeric:
+		e.applied = fallback
+		if fallback != Numeric {
+			e.warn("policy numeric: %s takes no numerals; emitting entries by policy names", e.runtimeName())
+		}
+	default:
+		e.applied = Names
+	}
+	if e.applied == AllCaps {
+		e.granted = e.allowed
+		return
+	}
+	for _, c := range e.allowed.Caps() {
+		if _, ok := e.entry(c); ok {
+			e.granted.Add(c)
+			continue
+		}
+		e.omitUnexpressible(c)
+	}
+}
+
+// allCapsBlocker returns why ALL_CAPS cannot stand for the request, or ""
+// when it can.
+func (e *emission) allCapsBlocker(listsFit bool) string {
+	kernel := e.env.kernel()
+	switch {
+	case e.rt == nil || e.rt.Unknown || !e.rt.AllCaps:
+		return e.runtimeName() + " does not advertise ALL_CAPS"
+	case !e.all:
+		return `the request is not "all"`
+	case kernel.Minus(e.env.Bounding) != 0:
+		return "the bounding set lacks " + e.nameList(kernel.Minus(e.env.Bounding)) +
+			", which ALL_CAPS would ask the runtime for"
+	case kernel.Minus(e.requested) != 0:
+		return "the request leaves out " + e.nameList(kernel.Minus(e.requested))
+	case !listsFit:
+		return "the user's capabilities are only part of the bounding list"
+	}
+	return ""
+}
+
+// entry returns the entry standing for c under the applied policy, other
+// than ALL_CAPS, and whether there is one the runtime takes.
+func (e *emission) entry(c capnames.Cap) (string, bool) {
+	if row, ok := e.table.Lookup(c); ok && e.rt.Recognises(row.Name) {
+		return row.Name, true
+	}
+	if e.applied == Numeric || (e.applied == AllCaps && e.rt.takesNumerals()) {
+		return strconv.Itoa(int(c)), true
+	}
+	return "", false
+}
+
+func (e *emission) omitUnexpressible(c capnames.Cap) {
+	why := e.runtimeName() + " takes no numerals"
+	if e.rt.takesNumerals() {
+		why = "policy names emits no numerals"
+	}
+	if _, named := e.table.Lookup(c); !named {
+		e.omit(c, Unnamed, "the capability table "+e.tableName()+"has no name for it and "+why)
+		return
+	}
+	e.omit(c, UnknownToRuntime, "unknown to "+e.runtimeName()+", and "+why)
+}
+
+// entries returns the list entries granting set, a subset of the granted
+// capabilities.
+func (e *emission) entries(set capnames.Set) []string {
+	set = set.Intersect(e.granted)
+	if e.applied == AllCaps && set == e.env.kernel() {
+		return []string{capnames.AllCaps}
+	}
+	list := make([]string, 0, set.Len())
+	for _, c := range set.Caps() {
+		// With ALL_CAPS applied, resolve made sure no list is a part of
+		// the kernel's capabilities; if one were, a capability without
+		// an entry is left out rather than widened.
+		if entry, ok := e.entry(c); ok {
+			list = append(list, entry)
+		}
+	}
+	return list
+}
+
+func (e *emission) report() *Report {
+	return &Report{
+		Runtime:   e.runtimeName(),
+		Policy:    e.applied,
+		All:       e.all,
+		Requested: e.requested,
+		Granted:   e.granted,
+		Omitted:   e.omitted,
+		Warnings:  e.warnings,
+	}
+}
+
+func (e *emission) runtimeName() string { return e.rt.displayName() }
+
+func (e *emission) tableName() string {
+	if k := e.table.Kernel(); k != "" {
+		return "(Linux " + k + ") "
+	}
+	return ""
+}
+
+func (e *emission) nameList(s capnames.Set) string {
+	names := make([]string, 0, s.Len())
+	for _, c := range s.Caps() {
+		names = append(names, e.table.Name(c))
+	}
+	return strings.Join(names, ", ")
+}
+
+// takesNumerals reports whether the runtime is known to take numerals.
+func (f *Features) takesNumerals() bool { return f != nil && !f.Unknown && f.Numerals }
+
+// displayName names the runtime in reports: "runtime crun 1.8.1".
+func (f *Features) displayName() string {
+	switch {
+	case f == nil:
+		return "the runtime"
+	case f.Version != "":
+		return "runtime " + f.Version
+	case f.Runtime != "":
+		return "runtime " + f.Runtime
+	}
+	return "the runtime"
+}
+
+// Report accounts for an emission: every requested capability is either
+// in Granted or in Omitted, exactly once.
+type Report struct {
+	// Runtime names the runtime the entries are for.
+	Runtime string
+	// Policy is the policy applied, after Auto's choice and fallbacks.
+	Policy Policy
+	// All says whether the request was "all".
+	All bool
+	// Requested is what the entries were to grant: for [Apply], the
+	// bounding list, which bounds the others.
+	Requested capnames.Set
+	// Granted is what the entries grant: Requested minus Omitted.
+	Granted capnames.Set
+	// Sets are what each of the five lists grants, filled in by [Apply].
+	Sets Sets
+	// Omitted are the requested capabilities left out, in ascending order.
+	Omitted []Omission
+	// Warnings say what was done other than asked, for people.
+	Warnings []string
+}
+
+// Sets are the capability sets the five process.capabilities lists of a
+// spec grant.
+type Sets struct {
+	Bounding, Effective, Inheritable, Permitted, Ambient capnames.Set
+}
+
+// jsonSet is a capability set as --json prints it: the kernel's bitmap
+// and the names.
+type jsonSet struct {
+	Bitmap string   `json:"bitmap"`
+	Names  []string `json:"names"`
+}
+
+type jsonSets struct {
+	Bounding    jsonSet `json:"bounding"`
+	Effective   jsonSet `json:"effective"`
+	Inheritable jsonSet `json:"inheritable"`
+	Permitted   jsonSet `json:"permitted"`
+	Ambient     jsonSet `json:"ambient"`
+}
+
+type jsonReport struct {
+	Runtime   string     `json:"runtime"`
+	Policy    string     `json:"policy"`
+	All       bool       `json:"all"`
+	Requested jsonSet    `json:"requested"`
+	Granted   jsonSet    `json:"granted"`
+	Sets      jsonSets   `json:"sets"`
+	Omitted   []Omission `json:"omitted"`
+	Warnings  []string   `json:"warnings"`
+}
+
+func toJSONSet(s capnames.Set) jsonSet { return jsonSet{Bitmap: s.Bitmap(), Names: s.Strings()} }
+
+func (j jsonSet) set(field string) (capnames.Set, error) {
+	s, err := capnames.ParseBitmap(j.Bitmap)
+	if err != nil {
+		return 0, fmt.Errorf("report %s: %w", field, err)
+	}
+	return s, nil
+}
+
+// MarshalJSON encodes the report with sets as {"bitmap": "000001fffeffffff",
+// "names": [...]} and the policy and reasons by name.
+func (r *Report) MarshalJSON() ([]byte, error) {
+	j := jsonReport{
+		Runtime:   r.Runtime,
+		Policy:    r.Policy.String(),
+		All:       r.All,
+		Requested: toJSONSet(r.Requested),
+		Granted:   toJSONSet(r.Granted),
+		Sets: jsonSets{
+			Bounding:    toJSONSet(r.Sets.Bounding),
+			Effective:   toJSONSet(r.Sets.Effective),
+			Inheritable: toJSONSet(r.Sets.Inheritable),
+			Permitted:   toJSONSet(r.Sets.Permitted),
+			Ambient:     toJSONSet(r.Sets.Ambient),
+		},
+		Omitted:  r.Omitted,
+		Warnings: r.Warnings,
+	}
+	if j.Omitted == nil {
+		j.Omitted = []Omission{}
+	}
+	if j.Warnings == nil {
+		j.Warnings = []string{}
+	}
+	return json.Marshal(j)
+}
+
+// UnmarshalJSON decodes what MarshalJSON encodes; sets are read from their
+// bitmaps.
+func (r *Report) UnmarshalJSON(b []byte) error {
+	var j jsonReport
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	policy, err := ParsePolicy(j.Policy)
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	out := Report{Runtime: j.Runtime, Policy: policy, All: j.All, Omitted: j.Omitted, Warnings: j.Warnings}
+	fields := []struct {
+		name string
+		in   jsonSet
+		out  *capnames.Set
+	}{
+		{"requested", j.Requested, &out.Requested},
+		{"granted", j.Granted, &out.Granted},
+		{"bounding", j.Sets.Bounding, &out.Sets.Bounding},
+		{"effective", j.Sets.Effective, &out.Sets.Effective},
+		{"inheritable", j.Sets.Inheritable, &out.Sets.Inheritable},
+		{"permitted", j.Sets.Permitted, &out.Sets.Permitted},
+		{"ambient", j.Sets.Ambient, &out.Sets.Ambient},
+	}
+	for _, f := range fields {
+		if *f.out, err = f.in.set(f.name); err != nil {
+			return err
+		}
+	}
+	*r = out
+	return nil
+}

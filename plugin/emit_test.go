@@ -1,0 +1,398 @@
+package plugin
+
+import (
+	"encoding/json"
+	"errors"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/capgen-dev/capgen/capnames"
+)
+
+// Environments of the emission tests.
+var (
+	// hostLike is this machine: Linux 6.1's table and kernel, and a bounding
+	// set without CAP_SYS_RESOURCE.
+	hostLike = Env{KernelLast: 40, Bounding: capnames.UpTo(40).Minus(capnames.SetOf(capnames.CAP_SYS_RESOURCE))}
+	// fullHost has every capability of its kernel in its bounding set.
+	fullHost = Env{KernelLast: 40, Bounding: capnames.UpTo(40)}
+	// oldTable is a table generated from a 3.16 header (last cap 37) on a
+	// kernel whose last capability is 40.
+	oldTable = Env{Table: capnames.Default().UpTo(37), KernelLast: 40, Bounding: capnames.UpTo(40)}
+	// oldKernel is a 5.7 kernel: no CAP_PERFMON, CAP_BPF or
+	// CAP_CHECKPOINT_RESTORE.
+	oldKernel = Env{KernelLast: 37, Bounding: capnames.UpTo(37)}
+)
+
+// namesUpTo returns the canonical names of capabilities 0..last.
+func namesUpTo(last capnames.Cap) []string {
+	var names []string
+	for _, c := range capnames.Default().UpTo(last).Caps() {
+		names = append(names, c.String())
+	}
+	return names
+}
+
+// Runtimes of the emission tests.
+var (
+	runcLike    = &Features{Version: "runc 1.1.5", Names: namesUpTo(40)}
+	runcPre58   = &Features{Version: "runc 1.0.0", Names: namesUpTo(37)}
+	crunLike    = &Features{Version: "crun 1.8.1", Names: namesUpTo(40), Numerals: true}
+	crunPre58   = &Features{Version: "crun 0.14", Names: namesUpTo(37), Numerals: true}
+	allCapsRT   = &Features{Version: "future 2.0", Names: append(namesUpTo(40), capnames.AllCaps), AllCaps: true}
+	unknownRT   = &Features{Runtime: "/usr/bin/crun", Unknown: true, Reason: "unknown command features"}
+	crunAllCaps = &Features{Version: "crun 9", Names: append(namesUpTo(37), capnames.AllCaps), AllCaps: true, Numerals: true}
+)
+
+// omissionsOf sums up a report's omissions as "CAP:reason".
+func omissionsOf(r *Report) []string {
+	var out []string
+	for _, o := range r.Omitted {
+		out = append(out, strconv.Itoa(int(o.Cap))+":"+o.Reason.String())
+	}
+	return out
+}
+
+func TestEmit(t *testing.T) {
+	all40 := capnames.UpTo(40)
+	sysRes := capnames.SetOf(capnames.CAP_SYS_RESOURCE)
+	newCaps := capnames.SetOf(capnames.CAP_PERFMON, capnames.CAP_BPF, capnames.CAP_CHECKPOINT_RESTORE)
+	tests := []struct {
+		name      string
+		requested capnames.Set
+		all       bool
+		env       Env
+		rt        *Features
+		policy    Policy
+		want      []string // entries; nil: the names of wantGrant
+		wantGrant capnames.Set
+		wantPol   Policy
+		wantOmit  []string // "cap:reason"
+		wantWarn  string   // substring of the only warning; "" for none
+	}{
+		{name: "host, runc, all, auto",
+			requested: all40, all: true, env: hostLike, rt: runcLike, policy: Auto,
+			wantGrant: all40.Minus(sysRes), wantPol: Names, wantOmit: []string{"24:not-in-bounding-set"}},
+		{name: "host, runc, some caps, names",
+			requested: capnames.SetOf(0, 10, 24, 39), env: hostLike, rt: runcLike, policy: Names,
+			wantGrant: capnames.SetOf(0, 10, 39), wantPol: Names, wantOmit: []string{"24:not-in-bounding-set"}},
+		{name: "runtime older than kernel, auto",
+			requested: all40, all: true, env: fullHost, rt: runcPre58, policy: Auto,
+			wantGrant: all40.Minus(newCaps), wantPol: Names,
+			wantOmit: []string{"38:unknown-to-runtime", "39:unknown-to-runtime", "40:unknown-to-runtime"}},
+		{name: "runtime older than kernel, numeric falls back",
+			requested: all40, all: true, env: fullHost, rt: runcPre58, policy: Numeric,
+			wantGrant: all40.Minus(newCaps), wantPol: Names,
+			wantOmit: []string{"38:unknown-to-runtime", "39:unknown-to-runtime", "40:unknown-to-runtime"},
+			wantWarn: "takes no numerals"},
+		{name: "older crun takes numerals for what it cannot name",
+			requested: capnames.SetOf(0, 38, 40), env: fullHost, rt: crunPre58, policy: Auto,
+			want: []string{"CAP_CHOWN", "38", "40"}, wantGrant: capnames.SetOf(0, 38, 40), wantPol: Numeric},
+		{name: "older crun, names policy leaves out what it cannot name",
+			requested: capnames.SetOf(0, 38, 40), env: fullHost, rt: crunPre58, policy: Names,
+			wantGrant: capnames.SetOf(0), wantPol: Names,
+			wantOmit: []string{"38:unknown-to-runtime", "40:unknown-to-runtime"}},
+		{name: "table older than kernel, runc",
+			requested: all40, all: true, env: oldTable, rt: runcLike, policy: Auto,
+			wantGrant: capnames.UpTo(37), wantPol: Names,
+			wantOmit: []string{"38:unnamed", "39:unnamed", "40:unnamed"}},
+		{name: "table older than kernel, crun numerals",
+			requested: all40, all: true, env: oldTable, rt: crunLike, policy: Auto,
+			want: append(namesUpTo(37), "38", "39", "40"), wantGrant: all40, wantPol: Numeric},
+		{name: "table older than kernel, unknown runtime",
+			requested: capnames.SetOf(1, 39), env: oldTable, rt: unknownRT, policy: Auto,
+			wantGrant: capnames.SetOf(1), wantPol: Names, wantOmit: []string{"39:unnamed"}},
+		{name: "kernel older than table",
+			requested: capnames.SetOf(2, 38, 40), env: oldKernel, rt: runcLike, policy: Names,
+			wantGrant: capnames.SetOf(2), wantPol: Names,
+			wantOmit: []string{"38:not-in-kernel", "40:not-in-kernel"}},
+		{name: "nil features are unknown",
+			requested: capnames.SetOf(5, 24), env: hostLike, policy: Numeric,
+			wantGrant: capnames.SetOf(5), wantPol: Names, wantOmit: []string{"24:not-in-bounding-set"},
+			wantWarn: "takes no numerals"},
+		{name: "all-caps, full bounding set",
+			requested: all40, all: true, env: fullHost, rt: allCapsRT, policy: AllCaps,
+			want: []string{"ALL_CAPS"}, wantGrant: all40, wantPol: AllCaps},
+		{name: "auto picks all-caps",
+			requested: all40, all: true, env: fullHost, rt: allCapsRT, policy: Auto,
+			want: []string{"ALL_CAPS"}, wantGrant: all40, wantPol: AllCaps},
+		{name: "all-caps even for what the runtime cannot name",
+			requested: all40, all: true, env: oldTable, rt: crunAllCaps, policy: AllCaps,
+			want: []string{"ALL_CAPS"}, wantGrant: all40, wantPol: AllCaps},
+		{name: "all-caps, bounding set lacks a cap: falls back",
+			requested: all40, all: true, env: hostLike, rt: allCapsRT, policy: AllCaps,
+			wantGrant: all40.Minus(sysRes), wantPol: Names, wantOmit: []string{"24:not-in-bounding-set"},
+			wantWarn: "bounding set lacks CAP_SYS_RESOURCE"},
+		{name: "auto, bounding set lacks a cap: names without warning",
+			requested: all40, all: true, env: hostLike, rt: allCapsRT, policy: Auto,
+			wantGrant: all40.Minus(sysRes), wantPol: Names, wantOmit: []string{"24:not-in-bounding-set"}},
+		{name: "all-caps, not an all request",
+			requested: all40, env: fullHost, rt: allCapsRT, policy: AllCaps,
+			wantGrant: all40, wantPol: Names, wantWarn: `not "all"`},
+		{name: "all-caps, all minus drops",
+			requested: all40.Minus(capnames.SetOf(capnames.CAP_NET_RAW)), all: true, env: fullHost, rt: allCapsRT,
+			policy: AllCaps, wantGrant: all40.Minus(capnames.SetOf(capnames.CAP_NET_RAW)), wantPol: Names,
+			wantWarn: "leaves out CAP_NET_RAW"},
+		{name: "all-caps, runtime does not advertise it",
+			requested: all40, all: true, env: fullHost, rt: crunLike, policy: AllCaps,
+			wantGrant: all40, wantPol: Numeric, wantWarn: "does not advertise ALL_CAPS"},
+		{name: "all-caps fallback to numerals",
+			requested: all40, all: true, env: hostLike, rt: crunAllCaps, policy: AllCaps,
+			want:      append(slices.Delete(namesUpTo(37), 24, 25), "38", "39", "40"),
+			wantGrant: all40.Minus(sysRes), wantPol: Numeric, wantOmit: []string{"24:not-in-bounding-set"},
+			wantWarn: "bounding set lacks"},
+		{name: "nothing requested",
+			env: hostLike, rt: runcLike, policy: Auto, want: []string{}, wantPol: Names},
+		{name: "empty bounding set",
+			requested: capnames.SetOf(0, 1), env: Env{KernelLast: 40}, rt: runcLike, policy: Names,
+			want: []string{}, wantPol: Names, wantOmit: []string{"0:not-in-bounding-set", "1:not-in-bounding-set"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			entries, r, err := Emit(tt.requested, tt.all, tt.env, tt.rt, tt.policy)
+			if err != nil {
+				t.Fatalf("Emit: %v", err)
+			}
+			want := tt.want
+			if want == nil {
+				want = tt.wantGrant.Strings()
+			}
+			if !slices.Equal(entries, want) {
+				t.Errorf("entries\n got %q\nwant %q", entries, want)
+			}
+			if r.Granted != tt.wantGrant {
+				t.Errorf("granted %v, want %v", r.Granted.Strings(), tt.wantGrant.Strings())
+			}
+			if r.Policy != tt.wantPol {
+				t.Errorf("policy %v, want %v", r.Policy, tt.wantPol)
+			}
+			if got := omissionsOf(r); !slices.Equal(got, tt.wantOmit) {
+				t.Errorf("omitted %q, want %q", got, tt.wantOmit)
+			}
+			switch {
+			case tt.wantWarn == "" && len(r.Warnings) != 0:
+				t.Errorf("warnings %q, want none", r.Warnings)
+			case tt.wantWarn != "" && (len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], tt.wantWarn)):
+				t.Errorf("warnings %q, want one containing %q", r.Warnings, tt.wantWarn)
+			}
+			checkEmission(t, tt.requested, tt.env, tt.rt, entries, r)
+		})
+	}
+}
+
+func TestEmitOmissionText(t *testing.T) {
+	tests := []struct {
+		name      string
+		requested capnames.Set
+		env       Env
+		rt        *Features
+		policy    Policy
+		want      string
+	}{
+		{"kernel lacks a cap the table dates", capnames.SetOf(capnames.CAP_BPF), oldKernel, runcLike, Names,
+			"needs Linux 5.8; this kernel's last capability is 37"},
+		{"kernel lacks a cap the table does not know", capnames.SetOf(45), fullHost, runcLike, Names,
+			"above this kernel's last capability, 40"},
+		{"bounding set", capnames.SetOf(capnames.CAP_SYS_RESOURCE), hostLike, runcLike, Names,
+			"not in the bounding set"},
+		{"runtime without numerals", capnames.SetOf(capnames.CAP_BPF), fullHost, runcPre58, Auto,
+			"unknown to runtime runc 1.0.0, and runtime runc 1.0.0 takes no numerals"},
+		{"names policy for a numeral runtime", capnames.SetOf(capnames.CAP_BPF), fullHost, crunPre58, Names,
+			"unknown to runtime crun 0.14, and policy names emits no numerals"},
+		{"table without the name", capnames.SetOf(capnames.CAP_BPF), oldTable, runcLike, Auto,
+			"has no name for it and runtime runc 1.1.5 takes no numerals"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, r, err := Emit(tt.requested, false, tt.env, tt.rt, tt.policy)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(r.Omitted) != 1 || !strings.Contains(r.Omitted[0].Text, tt.want) {
+				t.Fatalf("omitted %+v, want one whose text holds %q", r.Omitted, tt.want)
+			}
+		})
+	}
+}
+
+func TestEmitInvalidInput(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     Env
+		policy  Policy
+		wantErr error
+	}{
+		{"kernel last negative", Env{KernelLast: -1}, Auto, ErrInvalidEnv},
+		{"kernel last above 63", Env{KernelLast: 64}, Auto, ErrInvalidEnv},
+		{"bounding above kernel", Env{KernelLast: 37, Bounding: capnames.UpTo(40)}, Auto, ErrInvalidEnv},
+		{"policy out of range", hostLike, Policy(9), ErrInvalidPolicy},
+		{"negative policy", hostLike, Policy(-1), ErrInvalidPolicy},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			entries, r, err := Emit(capnames.UpTo(40), true, tt.env, runcLike, tt.policy)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("error %v, want %v", err, tt.wantErr)
+			}
+			if entries != nil || r != nil {
+				t.Errorf("got entries %q and report %v with the error", entries, r)
+			}
+		})
+	}
+}
+
+// runtimeApplies is what a runtime with features f makes of entries on a
+// kernel whose last capability is last: the set it applies and the entries
+// it would drop (runc) or reject (crun ≥ 1.29).
+func runtimeApplies(f *Features, entries []string, last capnames.Cap) (capnames.Set, []string) {
+	var set capnames.Set
+	var dropped []string
+	for _, e := range entries {
+		switch {
+		case e == capnames.AllCaps && f != nil && f.AllCaps:
+			set |= capnames.UpTo(last)
+		case e != "" && e[0] >= '0' && e[0] <= '9':
+			c, err := capnames.Parse(e)
+			if err != nil || !f.takesNumerals() || c > last {
+				dropped = append(dropped, e)
+				continue
+			}
+			set.Add(c)
+		default:
+			c, err := capnames.Parse(e)
+			if err != nil || e != c.String() || !f.Recognises(e) || c > last {
+				dropped = append(dropped, e)
+				continue
+			}
+			set.Add(c)
+		}
+	}
+	return set, dropped
+}
+
+// checkEmission checks the invariants of every emission: the runtime takes
+// every entry and applies exactly the granted set; granted ⊆ requested ∩
+// kernel ∩ bounding; every requested capability is granted or omitted,
+// once.
+func checkEmission(t *testing.T, requested capnames.Set, env Env, rt *Features, entries []string, r *Report) {
+	t.Helper()
+	applied, dropped := runtimeApplies(rt, entries, env.KernelLast)
+	if len(dropped) != 0 {
+		t.Errorf("runtime %s would drop or reject %q", rt.displayName(), dropped)
+	}
+	if applied != r.Granted {
+		t.Errorf("runtime applies %v, report grants %v", applied.Strings(), r.Granted.Strings())
+	}
+	if allowed := requested.Intersect(env.kernel()).Intersect(env.Bounding); r.Granted.Minus(allowed) != 0 {
+		t.Errorf("granted %v beyond requested ∩ kernel ∩ bounding", r.Granted.Minus(allowed).Strings())
+	}
+	if r.Requested != requested {
+		t.Errorf("report requested %v, want %v", r.Requested.Strings(), requested.Strings())
+	}
+	accounted := r.Granted
+	for _, o := range r.Omitted {
+		if accounted.Has(o.Cap) {
+			t.Errorf("%v accounted for twice", o.Cap)
+		}
+		if o.Text == "" || o.Name != env.table().Name(o.Cap) {
+			t.Errorf("omission %+v: missing text or wrong name", o)
+		}
+		accounted.Add(o.Cap)
+	}
+	if accounted != requested {
+		t.Errorf("accounted for %v, requested %v", accounted.Strings(), requested.Strings())
+	}
+}
+
+// TestEmitInvariants emits random requests to random runtimes on random
+// kernels and checks the invariants of every emission.
+func TestEmitInvariants(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	tables := []*capnames.Table{capnames.Default(), capnames.Default().UpTo(37), capnames.Default().UpTo(30)}
+	runtimes := []*Features{nil, runcLike, runcPre58, crunLike, crunPre58, allCapsRT, unknownRT, crunAllCaps,
+		{Names: []string{"CAP_CHOWN", "cap_kill"}}}
+	const n = 20000
+	for i := range n {
+		last := capnames.Cap(30 + rng.IntN(34))
+		env := Env{Table: tables[rng.IntN(len(tables))], KernelLast: last, Bounding: capnames.UpTo(last)}
+		if rng.IntN(2) == 0 {
+			env.Bounding &= capnames.Set(rng.Uint64())
+		}
+		requested := capnames.Set(rng.Uint64())
+		all := rng.IntN(3) == 0
+		if all {
+			requested = capnames.UpTo(last)
+			if rng.IntN(2) == 0 {
+				requested.Remove(capnames.Cap(rng.IntN(64)))
+			}
+		}
+		rt := runtimes[rng.IntN(len(runtimes))]
+		policy := Policy(rng.IntN(4))
+		entries, r, err := Emit(requested, all, env, rt, policy)
+		if err != nil {
+			t.Fatalf("Emit(%v, %v, %+v, %v, %v): %v", requested, all, env, rt, policy, err)
+		}
+		if r.Policy == AllCaps && (!all || env.Bounding != env.kernel() || !slices.Equal(entries, []string{capnames.AllCaps})) {
+			t.Fatalf("ALL_CAPS applied to %v (all %v) with bounding %v: %q", requested, all, env.Bounding, entries)
+		}
+		checkEmission(t, requested, env, rt, entries, r)
+		if t.Failed() {
+			t.Fatalf("case %d: Emit(%v, %v, %+v, %v, %v)", i, requested, all, env, rt.displayName(), policy)
+		}
+	}
+	t.Logf("checked %d random emissions", n)
+}
+
+func TestReportJSON(t *testing.T) {
+	_, r, err := Emit(capnames.UpTo(40), true, oldTable.withBounding(hostLike.Bounding), runcLike, AllCaps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Sets = Sets{Bounding: r.Granted, Effective: r.Granted, Permitted: r.Granted}
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"policy":"names"`, `"reason":"not-in-bounding-set"`, `"reason":"unnamed"`,
+		`"bitmap":"0000003ffeffffff"`, `"inheritable":{"bitmap":"0000000000000000","names":[]}`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("JSON lacks %s:\n%s", want, b)
+		}
+	}
+	var back Report
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(&back, r) {
+		t.Errorf("round trip\n got %+v\nwant %+v", back, *r)
+	}
+}
+
+func (e Env) withBounding(s capnames.Set) Env {
+	e.Bounding = s
+	return e
+}
+
+func TestReasonText(t *testing.T) {
+	for r := NotInKernel; r <= Unnamed; r++ {
+		text, err := r.MarshalText()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back Reason
+		if err := back.UnmarshalText(text); err != nil || back != r {
+			t.Errorf("%v round trips to %v, %v", r, back, err)
+		}
+	}
+	if _, err := Reason(0).MarshalText(); err == nil {
+		t.Error("Reason(0) marshals")
+	}
+	var r Reason
+	if err := r.UnmarshalText([]byte("nope")); err == nil {
+		t.Error(`"nope" unmarshals`)
+	}
+}
