@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -55,12 +54,19 @@ func lastCap(file string, read func(Cap) (bool, error)) (Cap, error) {
 	return last, nil
 }
 
+// parseLastCap reads the kernel's "40\n": a canonical decimal in 0..63,
+// as strict as [Parse] is with numerals, so that a mangled file cannot widen
+// ALL_CAPS.
 func parseLastCap(file, text string) (Cap, error) {
-	n, err := strconv.Atoi(strings.TrimSpace(text))
-	if err != nil || !Cap(n).Valid() {
-		return -1, fmt.Errorf("%s: %q is not a capability number in 0..%d", file, strings.TrimSpace(text), MaxCap)
+	num := strings.TrimSuffix(text, "\n")
+	if !isDigits(num) {
+		return -1, fmt.Errorf("%s: %q is not a capability number in 0..%d", file, text, MaxCap)
 	}
-	return Cap(n), nil
+	c, err := parseNumber(num)
+	if err != nil {
+		return -1, fmt.Errorf("%s: %q is not a capability number in 0..%d", file, text, MaxCap)
+	}
+	return c, nil
 }
 
 // searchLastCap finds the highest number PR_CAPBSET_READ accepts by binary

@@ -95,7 +95,7 @@ func ParseBitmap(hex string) (Set, error) {
 	}
 	for i := 0; i < len(hex); i++ {
 		if !isHexDigit(hex[i]) {
-			return 0, fmt.Errorf("capability bitmap %q: %q is not a hexadecimal digit", hex, hex[i])
+			return 0, fmt.Errorf("capability bitmap %q: byte %d is not a hexadecimal digit", hex, i)
 		}
 	}
 	v, err := strconv.ParseUint(hex, 16, 64)
