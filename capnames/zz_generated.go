@@ -2,7 +2,7 @@
 
 package capnames
 
-// Capabilities of the table, named as the kernel names them.
+// Capabilities of the table, as the kernel names and numbers them.
 const (
 	CAP_CHOWN              Cap = 0
 	CAP_DAC_OVERRIDE       Cap = 1
@@ -51,7 +51,7 @@ const (
 const Last = CAP_CHECKPOINT_RESTORE
 
 // TableKernel is the kernel release of the newest header the table was generated from.
-const TableKernel = "6.1"
+const TableKernel = "6.1.192"
 
 var table = MustNewTable(TableKernel, []Entry{
 	{Name: "CAP_CHOWN", Value: CAP_CHOWN, Since: "2.2"},

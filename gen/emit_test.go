@@ -1,0 +1,95 @@
+package gen
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+
+// goldenTable has a gap and an unnamed since, as a vendor table may.
+var goldenTable = &Table{Kernel: "6.6.0", Capabilities: []Entry{
+	{Name: "CAP_CHOWN", Value: 0, Since: "2.2"},
+	{Name: "CAP_CHECKPOINT_RESTORE", Value: 40, Since: "5.9"},
+	{Name: "CAP_SYS_CONTROL", Value: 41, Since: "6.6"},
+	{Name: "CAP_BLOCK_ADMIN", Value: 61, Since: ""},
+}}
+
+func TestEmitGoGolden(t *testing.T) {
+	for _, tc := range []struct{ golden, pkgPath, pkgName string }{
+		{"capnames.go.golden", CapnamesPath, "capnames"},
+		{"vendorcaps.go.golden", "example.com/kernel/vendorcaps", "vendorcaps"},
+	} {
+		t.Run(tc.pkgName, func(t *testing.T) {
+			got, err := EmitGo(goldenTable, tc.pkgPath, tc.pkgName)
+			if err != nil {
+				t.Fatal(err)
+			}
+			again, _ := EmitGo(goldenTable, tc.pkgPath, tc.pkgName)
+			if !bytes.Equal(got, again) {
+				t.Error("two generations differ")
+			}
+			if !bytes.HasPrefix(got, []byte("// "+GeneratedHeader+"\n")) {
+				t.Errorf("output does not start with the generated-code header:\n%s", got)
+			}
+			compareGolden(t, filepath.Join("testdata", "golden", tc.golden), got)
+		})
+	}
+}
+
+func compareGolden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("output differs from %s (go test ./gen -update rewrites it):\n%s", path, got)
+	}
+}
+
+// TestCommittedTableIsGenerated checks that capnames/zz_generated.go is what
+// the emitter makes of capnames/capabilities.json.
+func TestCommittedTableIsGenerated(t *testing.T) {
+	table, err := ReadTable("../capnames/capabilities.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := EmitGo(table, CapnamesPath, "capnames")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile("../capnames/zz_generated.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Error("capnames/zz_generated.go is not the generation of capabilities.json; run hack/update-capnames.sh")
+	}
+	raw, _ := os.ReadFile("../capnames/capabilities.json")
+	if !bytes.Equal(raw, table.MarshalIndent()) {
+		t.Error("capnames/capabilities.json is not in canonical form; run hack/update-capnames.sh")
+	}
+}
+
+func TestEmitGoRejects(t *testing.T) {
+	for name, table := range map[string]*Table{
+		"empty":     {Kernel: "6.1"},
+		"duplicate": {Capabilities: []Entry{{Name: "CAP_A", Value: 1}, {Name: "CAP_A", Value: 2}}},
+		"bad name":  {Capabilities: []Entry{{Name: "CAP_A;os.Exit(1)", Value: 1}}},
+		"bad since": {Capabilities: []Entry{{Name: "CAP_A", Value: 1, Since: `"+x+"`}}},
+	} {
+		if src, err := EmitGo(table, CapnamesPath, "capnames"); err == nil {
+			t.Errorf("%s: emitted\n%s", name, src)
+		} else if !strings.Contains(err.Error(), "invalid capability table") {
+			t.Errorf("%s: err = %v, want ErrInvalidTable", name, err)
+		}
+	}
+}
