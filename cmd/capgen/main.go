@@ -1,0 +1,59 @@
+// Command capgen generates the Linux capability table from kernel headers,
+// inspects it against the running kernel, and resolves the
+// process.capabilities a container engine should hand to an OCI runtime.
+//
+// Usage:
+//
+//	capgen list [--json] [--runtime R]
+//	capgen generate [--header FILE[=VERSION]]... [--kernel-tree DIR] [--man-page FILE] [--out DIR]
+//	capgen parse FILE [--json]
+//	capgen verify
+//	capgen resolve [--runtime R] [--policy P] [--cap-add X]... [--cap-drop X]... [--privileged] [--user U] [--json]
+//	capgen hook
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	if err := newRootCommand().Execute(); err != nil {
+		var exit exitError
+		if !errors.As(err, &exit) {
+			fmt.Fprintln(os.Stderr, "capgen:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// exitError ends the command with status 1 after the command has printed
+// what it had to say.
+type exitError struct{ msg string }
+
+func (e exitError) Error() string { return e.msg }
+
+// subcommands lists the constructors of capgen's subcommands; each lives in
+// its own file.
+var subcommands = []func() *cobra.Command{
+	newListCommand,
+	newGenerateCommand,
+	newParseCommand,
+	newVerifyCommand,
+}
+
+func newRootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "capgen",
+		Short:         "Linux capability table generated from kernel headers, and the engine side of it",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	for _, sub := range subcommands {
+		root.AddCommand(sub())
+	}
+	return root
+}
