@@ -290,15 +290,18 @@ func (e *emission) entry(c capnames.Cap) (string, bool) {
 }
 
 func (e *emission) omitUnexpressible(c capnames.Cap) {
-	why := e.runtimeName() + " takes no numerals"
-	if e.rt.takesNumerals() {
-		why = "policy names emits no numerals"
+	rt := e.runtimeName()
+	_, named := e.table.Lookup(c)
+	switch {
+	case named && e.rt.takesNumerals():
+		e.omit(c, UnknownToRuntime, "unknown to "+rt+"; policy names emits no numerals")
+	case named:
+		e.omit(c, UnknownToRuntime, "unknown to "+rt+", which takes no numerals")
+	case e.rt.takesNumerals():
+		e.omit(c, Unnamed, "the capability table "+e.tableName()+"has no name for it; policy names emits no numerals")
+	default:
+		e.omit(c, Unnamed, "the capability table "+e.tableName()+"has no name for it and "+rt+" takes no numerals")
 	}
-	if _, named := e.table.Lookup(c); !named {
-		e.omit(c, Unnamed, "the capability table "+e.tableName()+"has no name for it and "+why)
-		return
-	}
-	e.omit(c, UnknownToRuntime, "unknown to "+e.runtimeName()+", and "+why)
 }
 
 // entries returns the list entries granting set, a subset of the granted
@@ -341,13 +344,7 @@ func (e *emission) tableName() string {
 	return ""
 }
 
-func (e *emission) nameList(s capnames.Set) string {
-	names := make([]string, 0, s.Len())
-	for _, c := range s.Caps() {
-		names = append(names, e.table.Name(c))
-	}
-	return strings.Join(names, ", ")
-}
+func (e *emission) nameList(s capnames.Set) string { return namesIn(e.table, s) }
 
 // takesNumerals reports whether the runtime is known to take numerals.
 func (f *Features) takesNumerals() bool { return f != nil && !f.Unknown && f.Numerals }

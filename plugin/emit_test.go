@@ -200,9 +200,9 @@ func TestEmitOmissionText(t *testing.T) {
 		{"bounding set", capnames.SetOf(capnames.CAP_SYS_RESOURCE), hostLike, runcLike, Names,
 			"not in the bounding set"},
 		{"runtime without numerals", capnames.SetOf(capnames.CAP_BPF), fullHost, runcPre58, Auto,
-			"unknown to runtime runc 1.0.0, and runtime runc 1.0.0 takes no numerals"},
+			"unknown to runtime runc 1.0.0, which takes no numerals"},
 		{"names policy for a numeral runtime", capnames.SetOf(capnames.CAP_BPF), fullHost, crunPre58, Names,
-			"unknown to runtime crun 0.14, and policy names emits no numerals"},
+			"unknown to runtime crun 0.14; policy names emits no numerals"},
 		{"table without the name", capnames.SetOf(capnames.CAP_BPF), oldTable, runcLike, Auto,
 			"has no name for it and runtime runc 1.1.5 takes no numerals"},
 	}
