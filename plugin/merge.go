@@ -3,9 +3,9 @@ package plugin
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/capgen-dev/capgen/capnames"
 	"go.podman.io/common/pkg/capabilities"
@@ -79,54 +79,62 @@ type mergeEnv struct {
 
 // mergeCaps is MergeCapabilities against env.
 func mergeCaps(base, adds, drops []string, env mergeEnv) ([]string, error) {
-	baseSet, _, err := parseCapList("base", base, env.last, false)
+	set, err := mergeCapSet(base, adds, drops, env)
 	if err != nil {
 		return nil, err
 	}
-	if len(adds) == 0 && len(drops) == 0 {
-		return sortedNames(baseSet), nil
+	return sortedNames(set), nil
+}
+
+// mergeCapSet is mergeCaps with the result as a set.
+func mergeCapSet(base, adds, drops []string, env mergeEnv) (capnames.Set, error) {
+	baseSet, _, err := parseCapList("base", base, env.last, false)
+	if err != nil || len(adds) == 0 && len(drops) == 0 {
+		return baseSet, err
 	}
 	dropSet, dropAll, err := parseCapList("cap-drop", drops, env.last, true)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	addSet, addAll, err := parseCapList("cap-add", adds, env.last, true)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	switch {
 	case dropAll && addAll:
-		return nil, fmt.Errorf("cap-add and cap-drop both \"all\": %w", ErrMergeConflict)
+		return 0, fmt.Errorf("cap-add and cap-drop both \"all\": %w", ErrMergeConflict)
 	case dropAll:
-		return sortedNames(addSet), nil
+		return addSet, nil
 	case addAll:
 		bounding, err := env.bounding()
 		if err != nil {
-			return nil, fmt.Errorf("cap-add \"all\": %w", err)
+			return 0, fmt.Errorf("cap-add \"all\": %w", err)
 		}
-		return sortedNames(bounding.Minus(dropSet)), nil
+		return bounding.Minus(dropSet), nil
 	}
 	if both := addSet.Intersect(dropSet); both != 0 {
-		return nil, fmt.Errorf("capability %s in cap-add and cap-drop: %w", sortedNames(both)[0], ErrMergeConflict)
+		return 0, fmt.Errorf("capability %s in cap-add and cap-drop: %w", sortedNames(both)[0], ErrMergeConflict)
 	}
-	return sortedNames(baseSet.Minus(dropSet).Union(addSet)), nil
+	return baseSet.Minus(dropSet).Union(addSet), nil
 }
 
 // parseCapList parses the entries of one input list into a set. all reports
 // whether an entry was "all", which only a list with allowAll may hold.
 func parseCapList(list string, entries []string, last capnames.Cap, allowAll bool) (set capnames.Set, all bool, err error) {
 	for _, e := range entries {
-		if isAll(e) {
-			if !allowAll {
-				return 0, false, &unknownCapError{list: list, err: fmt.Errorf(
-					"capability %q: %w: \"all\" is meaningful only in cap-add or cap-drop", e, capnames.ErrUnknown)}
+		c, ok := capIndex.lookup(e)
+		if !ok {
+			if isAll(e) {
+				if !allowAll {
+					return 0, false, &unknownCapError{list: list, err: fmt.Errorf(
+						"capability %q: %w: \"all\" is meaningful only in cap-add or cap-drop", e, capnames.ErrUnknown)}
+				}
+				all = true
+				continue
 			}
-			all = true
-			continue
-		}
-		c, err := capnames.Parse(e)
-		if err != nil {
-			return 0, false, &unknownCapError{list: list, err: err}
+			if c, err = capnames.Parse(e); err != nil {
+				return 0, false, &unknownCapError{list: list, err: err}
+			}
 		}
 		if c > last {
 			return 0, false, &unknownCapError{list: list, err: notInKernel(e, c, last)}
@@ -163,31 +171,92 @@ func (e *unknownCapError) Unwrap() []error {
 	return []error{capabilities.ErrUnknownCapability, e.err}
 }
 
-// namedCap is a capability number with its name in the table, or its
-// decimal number when the table does not name it.
-type namedCap struct {
-	cap  capnames.Cap
-	name string
+// capIndex holds the table's names in the two forms engines pass most,
+// "CAP_NET_ADMIN" and "NET_ADMIN", and the string order of all names.
+var capIndex = newNameIndex(capnames.Default())
+
+// nameIndex finds a canonical name in a few nanoseconds, where
+// capnames.Parse folds case and consults a map; everything else goes to
+// capnames.Parse. It is built once and never modified.
+type nameIndex struct {
+	names [capnames.MaxCap + 1]string // the table's name, or the decimal number
+	// slots maps hash(short name) to capability + 1; 0 is empty.
+	slots [nameSlots]int8
+	seed  uint32 // makes hash collision-free over the table; 0 disables slots
+	// byRank is every capability in the string order of names; rank is
+	// the inverse.
+	byRank [capnames.MaxCap + 1]capnames.Cap
+	rank   [capnames.MaxCap + 1]uint8
 }
 
-// alphabetical returns every capability number 0..63 in the string order of
-// the names: the order go.podman.io/common sorts its results in.
-var alphabetical = sync.OnceValue(func() *[capnames.MaxCap + 1]namedCap {
-	var o [capnames.MaxCap + 1]namedCap
+const nameSlots = 256
+
+func newNameIndex(t *capnames.Table) *nameIndex {
+	x := &nameIndex{}
 	for c := range capnames.MaxCap + 1 {
-		o[c] = namedCap{cap: c, name: capnames.Default().Name(c)}
+		x.names[c], x.byRank[c] = t.Name(c), c
 	}
-	slices.SortFunc(o[:], func(a, b namedCap) int { return strings.Compare(a.name, b.name) })
-	return &o
-})
+	slices.SortFunc(x.byRank[:], func(a, b capnames.Cap) int { return strings.Compare(x.names[a], x.names[b]) })
+	for r, c := range x.byRank {
+		x.rank[c] = uint8(r)
+	}
+	for seed := uint32(1); seed < 1<<16; seed += 2 {
+		if x.fill(t, seed) {
+			return x
+		}
+	}
+	x.slots, x.seed = [nameSlots]int8{}, 0 // no collision-free seed: always capnames.Parse
+	return x
+}
+
+// fill fills slots with the table's names hashed with seed and reports
+// whether no two names collide.
+func (x *nameIndex) fill(t *capnames.Table, seed uint32) bool {
+	x.slots, x.seed = [nameSlots]int8{}, seed
+	for _, c := range t.Caps() {
+		h := x.hash(x.names[c][len("CAP_"):])
+		if x.slots[h] != 0 {
+			return false
+		}
+		x.slots[h] = int8(c) + 1
+	}
+	return true
+}
+
+func (x *nameIndex) hash(short string) uint8 {
+	n := len(short)
+	k := uint32(n) | uint32(short[0])<<8 | uint32(short[n-1])<<16 | uint32(short[n/2])<<24
+	return uint8((k * x.seed) >> 24)
+}
+
+// lookup returns the capability e names when e is exactly a canonical name,
+// with or without the "CAP_" prefix.
+func (x *nameIndex) lookup(e string) (capnames.Cap, bool) {
+	short := e
+	if len(e) > 4 && e[:4] == "CAP_" {
+		short = e[4:]
+	}
+	if short == "" || x.seed == 0 {
+		return 0, false
+	}
+	i := x.slots[x.hash(short)]
+	if i == 0 {
+		return 0, false
+	}
+	c := capnames.Cap(i - 1)
+	return c, x.names[c][len("CAP_"):] == short
+}
 
 // sortedNames returns the names of s sorted as strings, in one allocation.
 func sortedNames(s capnames.Set) []string {
-	names := make([]string, 0, s.Len())
-	for _, e := range alphabetical() {
-		if s.Has(e.cap) {
-			names = append(names, e.name)
-		}
+	x := capIndex
+	var ranks uint64
+	for v := uint64(s); v != 0; v &= v - 1 {
+		ranks |= 1 << x.rank[bits.TrailingZeros64(v)]
+	}
+	names := make([]string, 0, bits.OnesCount64(ranks))
+	for ; ranks != 0; ranks &= ranks - 1 {
+		names = append(names, x.names[x.byRank[bits.TrailingZeros64(ranks)]])
 	}
 	return names
 }

@@ -165,6 +165,45 @@ func TestMergeCaps(t *testing.T) {
 	}
 }
 
+func TestNameIndex(t *testing.T) {
+	x := capIndex
+	if x.seed == 0 {
+		t.Error("no collision-free hash for the table: every entry takes capnames.Parse")
+	}
+	for _, c := range capnames.All() {
+		name := c.String()
+		for _, e := range []string{name, name[len("CAP_"):]} {
+			if got, ok := x.lookup(e); !ok || got != c {
+				t.Errorf("lookup(%q) = %v, %v; want %v, true", e, got, ok, c)
+			}
+		}
+		for _, e := range []string{strings.ToLower(name), "CAP_" + name, name + "_", " " + name, fmt.Sprint(int(c))} {
+			if got, ok := x.lookup(e); ok {
+				t.Errorf("lookup(%q) = %v, true; want false (only exact canonical names)", e, got)
+			}
+		}
+	}
+	for _, e := range []string{"", "C", "CAP_", "CAP", "_", "ALL"} {
+		if got, ok := x.lookup(e); ok {
+			t.Errorf("lookup(%q) = %v, true; want false", e, got)
+		}
+	}
+	var names []string
+	for _, c := range x.byRank {
+		names = append(names, x.names[c])
+		if x.byRank[x.rank[c]] != c {
+			t.Errorf("rank and byRank disagree on %v", c)
+		}
+	}
+	if !slices.IsSorted(names) || len(slices.Compact(slices.Clone(names))) != int(capnames.MaxCap)+1 {
+		t.Errorf("byRank is not the string order of 64 distinct names: %q", names)
+	}
+	if got, want := sortedNames(capnames.SetOf(capnames.CAP_SYS_ADMIN, 41, capnames.CAP_AUDIT_READ, 5)),
+		[]string{"41", "CAP_AUDIT_READ", "CAP_KILL", "CAP_SYS_ADMIN"}; !slices.Equal(got, want) {
+		t.Errorf("sortedNames = %q, want %q", got, want)
+	}
+}
+
 func TestMergeCapsBoundingOnlyForAddAll(t *testing.T) {
 	probeErr := errors.New("bounding set unreadable")
 	env := mergeEnv{last: 40, bounding: func() (capnames.Set, error) { return 0, probeErr }}
