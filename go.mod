@@ -34,4 +34,5 @@ require (
 	go.podman.io/storage v1.65.1 // indirect
 	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
+	tags.cncf.io/container-device-interface v1.1.0 // indirect
 )
