@@ -1,0 +1,430 @@
+package plugin
+
+// The probe cache is never stale because every lookup, in memory or on disk,
+// is keyed on the identity of the runtime binary as it is now: its path,
+// device, inode, size, mtime and ctime. Replacing the binary (a package
+// upgrade renames a new file into place: new inode, new ctime) or touching
+// it (new mtime and ctime) changes the key, so the next call probes again.
+// ctime cannot be set by user space, so the key cannot be forged back.
+//
+// On disk there is one small file per runtime path,
+// <dir>/features-v1-<hash of the path>.cache, rather than one file
+// for all runtimes: a probe of one runtime never rewrites, locks or risks
+// another's entry, and the hot path parses a few hundred bytes. The format
+// version is both inside the file and in its name, so engines that vendor
+// different capgen releases (Podman and Buildah on one host) keep separate
+// files instead of overwriting each other's on every call.
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/capgen-dev/capgen/capnames"
+	"go.podman.io/storage/pkg/homedir"
+	"go.podman.io/storage/pkg/lockfile"
+	"go.podman.io/storage/pkg/unshare"
+	"golang.org/x/sys/unix"
+)
+
+// cacheFormat is the version of the cache file's contents. A file of any
+// other version is ignored and rewritten.
+const cacheFormat = 1
+
+// rootCacheDir is the cache directory of root, next to the storage run root
+// /run/containers/storage.
+const rootCacheDir = "/run/containers/capgen"
+
+// DefaultCacheDir returns the directory of the probe cache files: for root
+// /run/containers/capgen, and for a rootless user
+// $XDG_RUNTIME_DIR/containers/capgen (the run root
+// go.podman.io/storage gives rootless users, via homedir.GetRuntimeDir).
+// Both are on tmpfs, so a reboot empties them.
+func DefaultCacheDir() (string, error) {
+	if !unshare.IsRootless() || unshare.GetRootlessUID() == 0 {
+		return rootCacheDir, nil
+	}
+	dir, err := homedir.GetRuntimeDir()
+	if err != nil {
+		return "", fmt.Errorf("probe cache directory: %w", err)
+	}
+	return filepath.Join(dir, "containers", "capgen"), nil
+}
+
+// binaryID is the identity of a runtime binary: any change to its contents
+// changes at least its ctime.
+type binaryID struct {
+	Dev, Ino     uint64
+	Size         int64
+	Mtime, Ctime int64 // nanoseconds since the epoch
+}
+
+func identity(st os.FileInfo) binaryID {
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	if !ok {
+		// Not on Linux: no ctime, so no identity; never equal to another.
+		return binaryID{Size: -1, Mtime: time.Now().UnixNano()}
+	}
+	return binaryID{
+		Dev:   uint64(sys.Dev), // uint32 on some platforms
+		Ino:   sys.Ino,
+		Size:  sys.Size,
+		Mtime: sys.Mtim.Nano(),
+		Ctime: sys.Ctim.Nano(),
+	}
+}
+
+// cacheKey is what a cache file is valid for: the runtime's path as
+// [Prober.locate] found it (absolute; for a name, the configured path) and
+// the identity of the binary it leads to. The path with symbolic links
+// resolved is recorded in the file (Features.Runtime) but not compared: it
+// costs a system call per path component, and adds nothing to the identity,
+// which already names one file (device and inode) in one state (size,
+// mtime, ctime).
+type cacheKey struct {
+	Path string
+	binaryID
+}
+
+// memoEntry is the memoised answer for a path as the caller named it.
+type memoEntry struct {
+	id binaryID
+	f  *Features
+}
+
+// recall returns the memoised answer for path if its binary is unchanged.
+func (p *Prober) recall(path string, id binaryID) *Features {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if e, ok := p.memo[path]; ok && e.id == id {
+		return e.f
+	}
+	return nil
+}
+
+// remember memoises f for path, replacing the answer for an older binary.
+func (p *Prober) remember(path string, id binaryID, f *Features) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.memo == nil {
+		p.memo = make(map[string]memoEntry)
+	}
+	p.memo[path] = memoEntry{id: id, f: f}
+}
+
+// diskCache returns p's cache directory, or nil when disabled or unknown.
+func (p *Prober) diskCache() *diskCache {
+	if p.DisableDiskCache {
+		return nil
+	}
+	dir := p.CacheDir
+	if dir == "" {
+		var err error
+		if dir, err = DefaultCacheDir(); err != nil {
+			return nil
+		}
+	}
+	return &diskCache{dir: dir}
+}
+
+// diskCache is a directory of cache files, one per runtime binary.
+type diskCache struct {
+	dir string
+}
+
+// maxCacheFile bounds the cache file a reader accepts; a probe result is at
+// most the output limit of names plus a little.
+const maxCacheFile = 4 << 20
+
+// base is the path of the cache file for the runtime at path, without
+// extension.
+func (c *diskCache) base(path string) string {
+	sum := sha256.Sum256([]byte(path))
+	return filepath.Join(c.dir, fmt.Sprintf("features-v%d-%s", cacheFormat, hex.EncodeToString(sum[:16])))
+}
+
+// load returns the cached answer for key, or nil when the file is missing,
+// unreadable, corrupt, foreign, of another format or for another binary.
+func (c *diskCache) load(key cacheKey) *Features {
+	data, err := readCacheFile(c.base(key.Path) + ".cache")
+	if err != nil {
+		return nil
+	}
+	got, f, err := decodeCache(data)
+	if err != nil || got != key {
+		return nil
+	}
+	return f
+}
+
+// readCacheFile reads the file at path with the fewest system calls (open,
+// read, close: this is the hot path), without following a symbolic link or
+// blocking on a FIFO put in its place.
+func readCacheFile(path string) ([]byte, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer unix.Close(fd)
+	data := make([]byte, 0, 4096)
+	for {
+		n, err := unix.Read(fd, data[len(data):cap(data)])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, &os.PathError{Op: "read", Path: path, Err: err}
+		}
+		data = data[:len(data)+n]
+		if n == 0 || len(data) < cap(data) {
+			// EOF, or a short read, which for a regular file is EOF;
+			// anything else (a device, a torn file) fails to decode.
+			return data, nil
+		}
+		if len(data) >= maxCacheFile {
+			return nil, fmt.Errorf("%s: larger than %s", path, byteSize(maxCacheFile))
+		}
+		data = slices.Grow(data, len(data))
+	}
+}
+
+// store writes f as the answer for key: to a temporary file in the same
+// directory, renamed over the cache file, so a reader sees the old file or
+// the new one, never a part. Skipping fsync is deliberate: the directory is
+// normally tmpfs, and a file torn by a crash fails to decode.
+func (c *diskCache) store(key cacheKey, f *Features) error {
+	tmp, err := os.CreateTemp(c.dir, ".features-*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // fails harmlessly after the rename
+	if _, err := tmp.Write(encodeCache(key, f)); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	file := c.base(key.Path) + ".cache"
+	err = os.Rename(tmp.Name(), file)
+	if err != nil && (errors.Is(err, unix.EISDIR) || errors.Is(err, unix.ENOTEMPTY) || errors.Is(err, unix.EEXIST)) {
+		// An empty directory squats on the name: remove it and retry.
+		if os.Remove(file) == nil {
+			err = os.Rename(tmp.Name(), file)
+		}
+	}
+	return err
+}
+
+// lock takes the inter-process lock of key's cache file (a
+// go.podman.io/storage lockfile), waiting up to wait or until ctx ends. It
+// creates the directory if needed. An error means the directory is not
+// usable or the holder took too long; the caller goes on without the disk
+// cache.
+func (c *diskCache) lock(ctx context.Context, key cacheKey, wait time.Duration) (unlock func(), err error) {
+	if err := os.MkdirAll(c.dir, 0o700); err != nil {
+		return nil, err
+	}
+	path := c.base(key.Path) + ".lock"
+	l, err := lockfile.GetLockFile(path)
+	if err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(wait)
+	delay := time.Millisecond
+	for {
+		err := l.TryLock()
+		if err == nil {
+			return l.Unlock, nil
+		}
+		if pathErr := (*os.PathError)(nil); errors.As(err, &pathErr) {
+			return nil, err // the lock file cannot be opened: not contention
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("waiting for %s: %w", path, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 20*time.Millisecond)
+	}
+}
+
+// The cache file is text, one field a line in a fixed order, strings
+// quoted as Go quotes them:
+//
+//	capgen runtime features 1
+//	path "/usr/bin/runc"
+//	runtime "/usr/sbin/runc"
+//	binary <dev> <ino> <size> <mtime ns> <ctime ns>
+//	unknown false
+//	reason ""
+//	numerals false
+//	allcaps false
+//	version "runc 1.1.5"
+//	names 2 "CAP_CHOWN" "CAP_KILL"
+//	end
+//
+// "names -" stands for unknown names, distinct from "names 0". It is not
+// JSON because decoding it is the hot path, and this parses several times
+// faster than encoding/json. The final "end" line catches a torn file.
+const cacheMagic = "capgen runtime features"
+
+// errCorrupt is returned by decodeCache for anything but a well-formed file
+// of this format.
+var errCorrupt = errors.New("corrupt probe cache file")
+
+func encodeCache(key cacheKey, f *Features) []byte {
+	b := make([]byte, 0, 256+32*len(f.Names))
+	b = fmt.Appendf(b, "%s %d\n", cacheMagic, cacheFormat)
+	b = fmt.Appendf(b, "path %s\nruntime %s\n", strconv.Quote(key.Path), strconv.Quote(f.Runtime))
+	b = fmt.Appendf(b, "binary %d %d %d %d %d\n", key.Dev, key.Ino, key.Size, key.Mtime, key.Ctime)
+	b = fmt.Appendf(b, "unknown %t\nreason %s\nnumerals %t\nallcaps %t\nversion %s\n",
+		f.Unknown, strconv.Quote(f.Reason), f.Numerals, f.AllCaps, strconv.Quote(f.Version))
+	if f.Names == nil {
+		b = append(b, "names -"...)
+	} else {
+		b = strconv.AppendInt(append(b, "names "...), int64(len(f.Names)), 10)
+		for _, name := range f.Names {
+			b = strconv.AppendQuote(append(b, ' '), name)
+		}
+	}
+	return append(b, "\nend\n"...)
+}
+
+// decodeCache parses a cache file, rejecting anything encodeCache would not
+// have written for a probe result.
+func decodeCache(data []byte) (cacheKey, *Features, error) {
+	d := cacheDecoder{rest: string(data)}
+	if d.field(cacheMagic) != strconv.Itoa(cacheFormat) {
+		return cacheKey{}, nil, fmt.Errorf("%w: not %q format %d", errCorrupt, cacheMagic, cacheFormat)
+	}
+	var key cacheKey
+	key.Path = d.quoted("path")
+	f := &Features{Runtime: d.quoted("runtime")}
+	key.binaryID = d.binary()
+	f.Unknown = d.bool("unknown")
+	f.Reason = d.quoted("reason")
+	f.Numerals = d.bool("numerals")
+	f.AllCaps = d.bool("allcaps")
+	f.Version = d.quoted("version")
+	f.Names = d.names()
+	if d.line() != "end" || d.rest != "" || d.err != nil || !consistent(f) ||
+		!filepath.IsAbs(key.Path) || !filepath.IsAbs(f.Runtime) {
+		return cacheKey{}, nil, errCorrupt
+	}
+	return key, f, nil
+}
+
+// consistent reports whether f could have come from a probe: unknown
+// answers have a reason and no names, known ones names and no reason, and
+// AllCaps goes with "ALL_CAPS" listed.
+func consistent(f *Features) bool {
+	if f.Unknown != (f.Names == nil) || f.Unknown != (f.Reason != "") {
+		return false
+	}
+	return f.AllCaps == slices.Contains(f.Names, capnames.AllCaps)
+}
+
+// cacheDecoder reads the lines of a cache file in order. The first error
+// sticks and makes every later read return zero values.
+type cacheDecoder struct {
+	rest string
+	err  error
+}
+
+func (d *cacheDecoder) line() string {
+	line, rest, ok := strings.Cut(d.rest, "\n")
+	if !ok || d.err != nil {
+		d.err = errCorrupt
+		return ""
+	}
+	d.rest = rest
+	return line
+}
+
+// field consumes the line "<name> <value>" and returns value.
+func (d *cacheDecoder) field(name string) string {
+	value, ok := strings.CutPrefix(d.line(), name+" ")
+	if !ok {
+		d.err = errCorrupt
+	}
+	return value
+}
+
+func (d *cacheDecoder) quoted(name string) string {
+	s, err := strconv.Unquote(d.field(name))
+	if err != nil {
+		d.err = errCorrupt
+	}
+	return s
+}
+
+func (d *cacheDecoder) bool(name string) bool {
+	b, err := strconv.ParseBool(d.field(name))
+	if err != nil {
+		d.err = errCorrupt
+	}
+	return b
+}
+
+func (d *cacheDecoder) binary() binaryID {
+	fields := strings.Split(d.field("binary"), " ")
+	if len(fields) != 5 {
+		d.err = errCorrupt
+		return binaryID{}
+	}
+	var n [5]uint64
+	for i, s := range fields {
+		var err error
+		if n[i], err = strconv.ParseUint(s, 10, 64); err != nil {
+			d.err = errCorrupt
+		}
+	}
+	return binaryID{Dev: n[0], Ino: n[1], Size: int64(n[2]), Mtime: int64(n[3]), Ctime: int64(n[4])}
+}
+
+func (d *cacheDecoder) names() []string {
+	v := d.field("names")
+	if d.err != nil || v == "-" {
+		return nil
+	}
+	countText, list, _ := strings.Cut(v, " ")
+	count, err := strconv.Atoi(countText)
+	if err != nil || count < 0 || count > len(list) || strconv.Itoa(count) != countText {
+		d.err = errCorrupt
+		return nil
+	}
+	names := make([]string, 0, count)
+	for i := range count {
+		if i > 0 {
+			var ok bool
+			if list, ok = strings.CutPrefix(list, " "); !ok {
+				break
+			}
+		}
+		q, err := strconv.QuotedPrefix(list)
+		if err != nil {
+			break
+		}
+		name, _ := strconv.Unquote(q)
+		names = append(names, name)
+		list = list[len(q):]
+	}
+	if len(names) != count || list != "" {
+		d.err = errCorrupt
+		return nil
+	}
+	return names
+}

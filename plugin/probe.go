@@ -1,0 +1,433 @@
+package plugin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+	"unicode"
+
+	"github.com/capgen-dev/capgen/capnames"
+	"github.com/opencontainers/runtime-spec/specs-go/features"
+	"go.podman.io/common/pkg/config"
+	"golang.org/x/sys/unix"
+)
+
+// Defaults of a [Prober] whose fields are zero.
+const (
+	DefaultProbeTimeout = 2 * time.Second
+	DefaultOutputLimit  = 1 << 20
+)
+
+// Annotations by which a runtime's features output names the runtime.
+const (
+	crunVersionAnnotation = "run.oci.crun.version"
+	runcVersionAnnotation = "org.opencontainers.runc.version"
+)
+
+// ErrRuntimeNotFound is wrapped by the errors of [Probe] for a runtime name
+// or path that does not lead to an executable file.
+var ErrRuntimeNotFound = errors.New("OCI runtime not found")
+
+// A Prober learns what OCI runtimes accept in process.capabilities by
+// running "<runtime> features", and remembers the answer for as long as the
+// runtime binary is unchanged: in memory, and in a cache file that other
+// processes read instead of running the runtime again (see cache.go).
+//
+// The zero value is ready to use. Set the fields before the first call and
+// do not change them afterwards; a Prober is safe for concurrent use.
+type Prober struct {
+	// Timeout bounds each run of the runtime; zero means
+	// DefaultProbeTimeout. On timeout the runtime's process group is
+	// killed.
+	Timeout time.Duration
+	// OutputLimit bounds what a run may print on stdout; zero means
+	// DefaultOutputLimit. A runtime that prints more is killed.
+	OutputLimit int64
+	// CacheDir is the directory of the cache files; empty means
+	// DefaultCacheDir().
+	CacheDir string
+	// DisableDiskCache keeps results in memory only.
+	DisableDiskCache bool
+	// Config resolves runtime names through engine.runtimes; nil means
+	// config.Default().
+	Config *config.Config
+
+	mu   sync.Mutex
+	memo map[string]memoEntry
+	cold chan struct{} // serialises cold probes within the process
+}
+
+var defaultProber = sync.OnceValue(func() *Prober { return new(Prober) })
+
+// Probe reports what runtime accepts in process.capabilities, using a
+// process-wide [Prober] with default settings.
+//
+// runtime is a name resolved through containers.conf (engine.runtimes: the
+// first existing path listed for it, else $PATH) or a path. A runtime that
+// cannot say what it accepts — no features command, a crash, a hang,
+// garbage on stdout — yields Features{Unknown: true, Reason: ...}, not an
+// error. Errors are for a runtime that cannot be found (wrapping
+// [ErrRuntimeNotFound]) and for ctx ending.
+func Probe(ctx context.Context, runtime string) (*Features, error) {
+	return defaultProber().Probe(ctx, runtime)
+}
+
+// Probe is [Probe] with p's settings and caches. It returns the memoised
+// answer when the runtime binary's identity (path, device, inode, size,
+// mtime, ctime) is unchanged, else the cache file's answer when it matches
+// that identity, else runs the runtime. The caller owns the result.
+func (p *Prober) Probe(ctx context.Context, runtime string) (*Features, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("probing runtime %q: %w", runtime, err)
+	}
+	path, id, err := p.locate(runtime)
+	if err != nil {
+		return nil, err
+	}
+	if f := p.recall(path, id); f != nil {
+		return f.clone(), nil
+	}
+	if err := p.lockCold(ctx); err != nil {
+		return nil, fmt.Errorf("probing runtime %q: %w", runtime, err)
+	}
+	defer p.unlockCold()
+	if f := p.recall(path, id); f != nil { // probed while we waited
+		return f.clone(), nil
+	}
+	f, cacheable, err := p.probeCold(ctx, path, id)
+	if err != nil {
+		return nil, fmt.Errorf("probing runtime %q: %w", runtime, err)
+	}
+	if cacheable {
+		p.remember(path, id, f)
+	}
+	return f.clone(), nil
+}
+
+// locate resolves runtime to the path of an executable file and stats it:
+// one stat for a path, one per configured candidate for a name.
+func (p *Prober) locate(runtime string) (string, binaryID, error) {
+	if runtime == "" {
+		return "", binaryID{}, fmt.Errorf("%w: empty runtime name", ErrRuntimeNotFound)
+	}
+	if strings.ContainsRune(runtime, '/') {
+		path, err := filepath.Abs(runtime)
+		if err != nil {
+			return "", binaryID{}, fmt.Errorf("runtime %q: %w", runtime, err)
+		}
+		id, err := statBinary(path)
+		if err != nil {
+			return "", binaryID{}, fmt.Errorf("runtime %q: %w", runtime, err)
+		}
+		return path, id, nil
+	}
+	cfg := p.Config
+	if cfg == nil {
+		var err error
+		if cfg, err = config.Default(); err != nil {
+			return "", binaryID{}, fmt.Errorf("runtime %q: %w", runtime, err)
+		}
+	}
+	candidates := cfg.Engine.OCIRuntimes[runtime]
+	for _, c := range candidates {
+		if id, err := statBinary(c); err == nil {
+			return c, id, nil
+		}
+	}
+	if found, err := exec.LookPath(runtime); err == nil {
+		if path, err := filepath.Abs(found); err == nil {
+			if id, err := statBinary(path); err == nil {
+				return path, id, nil
+			}
+		}
+	}
+	where := "containers.conf engine.runtimes has no entry for it"
+	if len(candidates) > 0 {
+		where = "none of the paths containers.conf engine.runtimes lists for it is an executable file (" + strings.Join(candidates, ", ") + ")"
+	}
+	return "", binaryID{}, fmt.Errorf("%w: %q: %s, and $PATH has no such executable", ErrRuntimeNotFound, runtime, where)
+}
+
+// probeCold answers from the cache file or by running the runtime.
+// cacheable is false for answers that may be transient (a timeout) or whose
+// binary changed while it ran.
+func (p *Prober) probeCold(ctx context.Context, path string, id binaryID) (f *Features, cacheable bool, err error) {
+	key := cacheKey{Path: path, binaryID: id}
+	disk := p.diskCache()
+	locked := false
+	if disk != nil {
+		if f := disk.load(key); f != nil {
+			return f, true, nil
+		}
+		unlock, err := disk.lock(ctx, key, 2*p.timeout()+time.Second)
+		if err != nil && ctx.Err() != nil {
+			return nil, false, ctx.Err()
+		}
+		if err == nil { // else the directory is unusable: memo only
+			defer unlock()
+			locked = true
+			if f := disk.load(key); f != nil { // another process probed
+				return f, true, nil
+			}
+		}
+	}
+	resolved, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return nil, false, fmt.Errorf("%w: %v", ErrRuntimeNotFound, err)
+	}
+	f, cacheable, err = p.run(ctx, resolved)
+	if err != nil {
+		return nil, false, err
+	}
+	if after, err := statBinary(path); err != nil || after != id {
+		cacheable = false // replaced while it ran: the answer may be the old binary's
+	}
+	if cacheable && locked {
+		_ = disk.store(key, f) // an unwritable directory degrades to the memo
+	}
+	return f, cacheable, nil
+}
+
+// run learns the features of the runtime at path by running it.
+func (p *Prober) run(ctx context.Context, path string) (*Features, bool, error) {
+	f := &Features{Runtime: path}
+	out := p.exec(ctx, path, "features")
+	if err := ctx.Err(); err != nil {
+		return nil, false, err
+	}
+	cacheable := !out.timedOut
+	if out.failure != "" {
+		f.Unknown, f.Reason = true, `"features" `+out.failure
+	} else {
+		parseFeatures(f, out.stdout)
+	}
+	if f.Unknown && f.Version == "" && !out.timedOut {
+		ver := p.exec(ctx, path, "--version")
+		if err := ctx.Err(); err != nil {
+			return nil, false, err
+		}
+		if ver.timedOut {
+			cacheable = false
+		} else if ver.failure == "" {
+			parseVersion(f, ver.stdout)
+		}
+	}
+	return f, cacheable, nil
+}
+
+// parseFeatures fills f from the output of "<runtime> features".
+func parseFeatures(f *Features, stdout []byte) {
+	var ff features.Features
+	if err := json.Unmarshal(stdout, &ff); err != nil {
+		f.Unknown, f.Reason = true, `"features" printed invalid JSON: `+printable(err.Error())
+		return
+	}
+	if v, ok := ff.Annotations[crunVersionAnnotation]; ok {
+		// crun maps each entry with libcap's cap_from_name, which takes
+		// decimal numerals: see read_caps in containers/crun
+		// src/libcrun/linux.c and lookupname in libcap's cap_text.c.
+		f.Version, f.Numerals = "crun "+printable(v), true
+	} else if v, ok := ff.Annotations[runcVersionAnnotation]; ok {
+		f.Version = "runc " + printable(v)
+	}
+	if ff.Linux == nil || ff.Linux.Capabilities == nil {
+		// runtime-spec: a nil list means "unknown", not "none".
+		f.Unknown, f.Reason = true, `"features" lists no linux.capabilities`
+		return
+	}
+	f.Names = slices.Clone(ff.Linux.Capabilities)
+	f.AllCaps = slices.Contains(f.Names, capnames.AllCaps)
+}
+
+// parseVersion fills f.Version and f.Numerals from the output of
+// "<runtime> --version" when its first line is "<name> version <v>".
+//
+// crun prints "crun version X" and, when built with libcap, a "+CAP" tag
+// (print_version in containers/crun src/crun.c). Every crun release maps
+// process.capabilities entries with libcap's cap_from_name (read_caps in
+// src/libcrun/linux.c), which accepts decimal numerals; a crun built without
+// libcap (HAVE_CAP unset, no "+CAP") sets no capabilities at all, so it is
+// not credited with numerals.
+func parseVersion(f *Features, stdout []byte) {
+	first, rest, _ := bytes.Cut(stdout, []byte("\n"))
+	fields := strings.Fields(string(first))
+	if len(fields) < 3 || fields[1] != "version" {
+		return
+	}
+	name, version := printable(fields[0]), printable(fields[2])
+	f.Version = name + " " + version
+	f.Numerals = name == "crun" && slices.Contains(strings.Fields(string(rest)), "+CAP")
+}
+
+// output is what one run of the runtime produced. failure, when set, says
+// why its stdout is not to be used.
+type output struct {
+	stdout   []byte
+	failure  string
+	timedOut bool
+}
+
+// stderrLimit bounds the stderr kept for failure reasons.
+const stderrLimit = 4096
+
+// exec runs "<path> <arg>" with p's timeout and output limit, killing its
+// process group when either is exceeded or ctx ends.
+func (p *Prober) exec(ctx context.Context, path, arg string) output {
+	ctx, cancel := context.WithTimeout(ctx, p.timeout())
+	defer cancel()
+	cmd := exec.CommandContext(ctx, path, arg)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	// A child that left the group but holds stdout open cannot delay us
+	// by more than this.
+	cmd.WaitDelay = 50 * time.Millisecond
+	stdout := &cappedBuffer{limit: p.outputLimit(), onOverflow: cancel}
+	stderr := &cappedBuffer{limit: stderrLimit}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	err := cmd.Run()
+	switch {
+	case stdout.overflow:
+		return output{failure: "output exceeds " + byteSize(p.outputLimit())}
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return output{failure: "timed out after " + p.timeout().String(), timedOut: true}
+	case err == nil:
+		return output{stdout: stdout.buf}
+	}
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) {
+		return output{failure: "could not run: " + printable(err.Error())}
+	}
+	if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return output{failure: "killed by signal " + unix.SignalName(ws.Signal())}
+	}
+	failure := fmt.Sprintf("exited with status %d", exit.ExitCode())
+	if msg := firstLine(stderr.buf); msg != "" {
+		failure += ": " + msg
+	}
+	return output{failure: failure}
+}
+
+// cappedBuffer keeps up to limit bytes and discards the rest, noting the
+// overflow and calling onOverflow once.
+type cappedBuffer struct {
+	buf        []byte
+	limit      int64
+	overflow   bool
+	onOverflow func()
+}
+
+func (b *cappedBuffer) Write(data []byte) (int, error) {
+	room := b.limit - int64(len(b.buf))
+	if int64(len(data)) <= room {
+		b.buf = append(b.buf, data...)
+		return len(data), nil
+	}
+	b.buf = append(b.buf, data[:max(room, 0)]...)
+	if !b.overflow {
+		b.overflow = true
+		if b.onOverflow != nil {
+			b.onOverflow()
+		}
+	}
+	return len(data), nil
+}
+
+func (p *Prober) timeout() time.Duration {
+	if p.Timeout > 0 {
+		return p.Timeout
+	}
+	return DefaultProbeTimeout
+}
+
+func (p *Prober) outputLimit() int64 {
+	if p.OutputLimit > 0 {
+		return p.OutputLimit
+	}
+	return DefaultOutputLimit
+}
+
+func (p *Prober) lockCold(ctx context.Context) error {
+	p.mu.Lock()
+	if p.cold == nil {
+		p.cold = make(chan struct{}, 1)
+	}
+	cold := p.cold
+	p.mu.Unlock()
+	select {
+	case cold <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (p *Prober) unlockCold() { <-p.cold }
+
+// clone returns a copy of f that shares no memory with it.
+func (f *Features) clone() *Features {
+	c := *f
+	c.Names = slices.Clone(f.Names)
+	return &c
+}
+
+// maxMessage bounds the runtime-provided text quoted in a reason.
+const maxMessage = 200
+
+// firstLine returns the first non-empty line of b, made printable.
+func firstLine(b []byte) string {
+	for line := range strings.Lines(string(b)) {
+		if line = strings.TrimSpace(line); line != "" {
+			return printable(line)
+		}
+	}
+	return ""
+}
+
+// printable replaces control and other unprintable characters of text a
+// runtime wrote, so a reason cannot drive a terminal, and bounds its length.
+func printable(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsPrint(r) {
+			return r
+		}
+		return '?'
+	}, s)
+	if r := []rune(s); len(r) > maxMessage {
+		s = string(r[:maxMessage]) + "…"
+	}
+	return s
+}
+
+// byteSize formats n as the limits are usually given: "1 MiB", "64 KiB".
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// statBinary returns the identity of the executable file at path, following
+// symbolic links.
+func statBinary(path string) (binaryID, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return binaryID{}, fmt.Errorf("%w: %v", ErrRuntimeNotFound, err)
+	}
+	if !st.Mode().IsRegular() || st.Mode().Perm()&0o111 == 0 {
+		return binaryID{}, fmt.Errorf("%w: %s is not an executable file", ErrRuntimeNotFound, path)
+	}
+	return identity(st), nil
+}
