@@ -119,7 +119,7 @@ func plan(req Request) (*application, error) {
 	a := &application{emission: e, root: isRoot(req.User)}
 	if !a.root {
 		// Podman: MergeCapabilities(nil, CapAdd, nil) ∩ bounding set.
-		a.user, _, err = mergeSet("cap-add", nil, req.Adds, nil, env, env.kernel())
+		a.user, _, err = mergeSet("", nil, req.Adds, nil, env, env.kernel())
 		if err != nil {
 			return nil, err
 		}
@@ -141,7 +141,7 @@ func boundingRequest(req Request, env Env) (caps capnames.Set, all bool, warning
 	if _, _, err := mergeSet("containers.conf default_capabilities", req.Defaults, nil, nil, env, kernel); err != nil {
 		return 0, false, "", err
 	}
-	merged, all, err := mergeSet("cap-add and cap-drop", req.Defaults, req.Adds, req.Drops, env, kernel)
+	merged, all, err := mergeSet("", req.Defaults, req.Adds, req.Drops, env, kernel)
 	switch {
 	case err != nil:
 		return 0, false, "", err
@@ -184,20 +184,16 @@ func namesIn(t *capnames.Table, s capnames.Set) string {
 
 // mergeSet runs MergeCapabilities on one part of the request against env,
 // with "all" in adds standing for allSet, and returns the result as a set
-// and whether adds held "all". what names the input in errors.
+// and whether adds held "all". what names the input in errors, when
+// mergeCaps's own names (base, cap-add, cap-drop) do not say it.
 func mergeSet(what string, base, adds, drops []string, env Env, allSet capnames.Set) (capnames.Set, bool, error) {
 	menv := mergeEnv{last: env.KernelLast, bounding: func() (capnames.Set, error) { return allSet, nil }}
-	names, err := mergeCaps(base, adds, drops, menv)
+	set, err := mergeCapSet(base, adds, drops, menv)
 	if err != nil {
-		return 0, false, fmt.Errorf("%w: %s: %w", ErrInvalidRequest, what, err)
-	}
-	var set capnames.Set
-	for _, name := range names {
-		c, err := capnames.Parse(name)
-		if err != nil { // mergeCaps returns names and numerals Parse reads
-			return 0, false, fmt.Errorf("%w: %s: merged entry: %w", ErrInvalidRequest, what, err)
+		if what == "" {
+			return 0, false, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
 		}
-		set.Add(c)
+		return 0, false, fmt.Errorf("%w: %s: %w", ErrInvalidRequest, what, err)
 	}
 	all := slices.ContainsFunc(adds, func(s string) bool { return strings.EqualFold(s, "all") }) &&
 		!slices.ContainsFunc(drops, func(s string) bool { return strings.EqualFold(s, "all") })

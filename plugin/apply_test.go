@@ -51,115 +51,115 @@ func TestApply(t *testing.T) {
 		entries                      []string // bounding entries, when checked literally
 	}{
 		{name: "host, cap-add all, runc",
-			req:      Request{Adds: []string{"all"}, Runtime: runcLike, Env: hostLike},
+			req:      Request{Adds: []string{"all"}, Runtime: rtRunc, Env: envHost},
 			bounding: all40.Minus(sysRes), effective: all40.Minus(sysRes), policy: Names,
 			omitted: []string{"24:not-in-bounding-set"}},
 		{name: "host, defaults",
-			req:      Request{Defaults: podmanDefaults, Runtime: runcLike, Env: hostLike},
+			req:      Request{Defaults: podmanDefaults, Runtime: rtRunc, Env: envHost},
 			bounding: defaults, effective: defaults, policy: Names, entries: defaults.Strings()},
 		{name: "defaults + adds - drops",
 			req: Request{Defaults: podmanDefaults, Adds: []string{"net_admin", "CAP_SYS_RESOURCE", "39"},
-				Drops: []string{"kill", "Cap_Setfcap"}, Runtime: runcLike, Env: hostLike},
+				Drops: []string{"kill", "Cap_Setfcap"}, Runtime: rtRunc, Env: envHost},
 			bounding: defaults.Union(capnames.SetOf(capnames.CAP_NET_ADMIN, capnames.CAP_BPF)).
 				Minus(capnames.SetOf(capnames.CAP_KILL, capnames.CAP_SETFCAP)),
 			effective: defaults.Union(capnames.SetOf(capnames.CAP_NET_ADMIN, capnames.CAP_BPF)).
 				Minus(capnames.SetOf(capnames.CAP_KILL, capnames.CAP_SETFCAP)),
 			policy: Names, omitted: []string{"24:not-in-bounding-set"}},
 		{name: "kernel newer than the table, runc",
-			req:      Request{Adds: []string{"ALL"}, Runtime: runcLike, Env: oldTable},
+			req:      Request{Adds: []string{"ALL"}, Runtime: rtRunc, Env: envOldTable},
 			bounding: capnames.UpTo(37), effective: capnames.UpTo(37), policy: Names,
 			omitted: []string{"38:unnamed", "39:unnamed", "40:unnamed"}},
 		{name: "kernel newer than the table, crun numerals",
-			req:      Request{Adds: []string{"all"}, Runtime: crunLike, Env: oldTable},
+			req:      Request{Adds: []string{"all"}, Runtime: rtCrun, Env: envOldTable},
 			bounding: all40, effective: all40, policy: Numeric,
 			entries: append(namesUpTo(37), "38", "39", "40")},
 		{name: "runtime older than the kernel",
-			req:      Request{Adds: []string{"all"}, Runtime: runcPre58, Env: hostLike},
+			req:      Request{Adds: []string{"all"}, Runtime: rtRuncPre58, Env: envHost},
 			bounding: all40.Minus(sysRes).Minus(newCaps), effective: all40.Minus(sysRes).Minus(newCaps), policy: Names,
 			omitted: []string{"24:not-in-bounding-set", "38:unknown-to-runtime", "39:unknown-to-runtime", "40:unknown-to-runtime"}},
 		{name: "crun-like numerals for what it cannot name",
-			req:      Request{Adds: []string{"all"}, Runtime: crunPre58, Env: hostLike},
+			req:      Request{Adds: []string{"all"}, Runtime: rtCrunPre58, Env: envHost},
 			bounding: all40.Minus(sysRes), effective: all40.Minus(sysRes), policy: Numeric,
 			omitted: []string{"24:not-in-bounding-set"},
 			entries: append(slices.Delete(namesUpTo(37), 24, 25), "38", "39", "40")},
 		{name: "all-caps runtime, full bounding set",
-			req:      Request{Adds: []string{"all"}, Runtime: allCapsRT, Env: fullHost},
+			req:      Request{Adds: []string{"all"}, Runtime: rtAllCaps, Env: envFull},
 			bounding: all40, effective: all40, policy: AllCaps, entries: []string{"ALL_CAPS"}},
 		{name: "all-caps runtime, partial bounding set",
-			req:      Request{Adds: []string{"all"}, Runtime: allCapsRT, Env: hostLike, Policy: AllCaps},
+			req:      Request{Adds: []string{"all"}, Runtime: rtAllCaps, Env: envHost, Policy: AllCaps},
 			bounding: all40.Minus(sysRes), effective: all40.Minus(sysRes), policy: Names,
 			omitted: []string{"24:not-in-bounding-set"}, warning: "bounding set lacks CAP_SYS_RESOURCE"},
 		{name: "all-caps runtime, privileged",
-			req:      Request{Privileged: true, Runtime: allCapsRT, Env: fullHost},
+			req:      Request{Privileged: true, Runtime: rtAllCaps, Env: envFull},
 			bounding: all40, effective: all40, policy: AllCaps, entries: []string{"ALL_CAPS"}},
 		{name: "all-caps runtime, defaults are not all",
-			req:      Request{Defaults: podmanDefaults, Runtime: allCapsRT, Env: fullHost},
+			req:      Request{Defaults: podmanDefaults, Runtime: rtAllCaps, Env: envFull},
 			bounding: defaults, effective: defaults, policy: Names},
 		{name: "privileged",
-			req:      Request{Privileged: true, Defaults: podmanDefaults, Drops: []string{"net_raw"}, Runtime: runcLike, Env: hostLike},
+			req:      Request{Privileged: true, Defaults: podmanDefaults, Drops: []string{"net_raw"}, Runtime: rtRunc, Env: envHost},
 			bounding: all40.Minus(sysRes), effective: all40.Minus(sysRes), policy: Names,
 			omitted: []string{"24:not-in-bounding-set"}},
 		{name: "cap-drop all, cap-add net_bind_service",
-			req:      Request{Defaults: podmanDefaults, Drops: []string{"all"}, Adds: []string{"net_bind_service"}, Runtime: runcLike, Env: hostLike},
+			req:      Request{Defaults: podmanDefaults, Drops: []string{"all"}, Adds: []string{"net_bind_service"}, Runtime: rtRunc, Env: envHost},
 			bounding: netBind, effective: netBind, policy: Names, entries: []string{"CAP_NET_BIND_SERVICE"}},
 		{name: "cap-drop all",
-			req:    Request{Defaults: podmanDefaults, Drops: []string{"ALL"}, Runtime: runcLike, Env: hostLike},
+			req:    Request{Defaults: podmanDefaults, Drops: []string{"ALL"}, Runtime: rtRunc, Env: envHost},
 			policy: Names, entries: []string{}},
 		{name: "non-root user with adds",
 			req: Request{Defaults: podmanDefaults, Adds: []string{"net_bind_service", "sys_resource", "net_admin"},
-				User: "1000", Runtime: runcLike, Env: hostLike},
+				User: "1000", Runtime: rtRunc, Env: envHost},
 			bounding:  defaults.Union(capnames.SetOf(capnames.CAP_NET_ADMIN)),
 			effective: capnames.SetOf(capnames.CAP_NET_BIND_SERVICE, capnames.CAP_NET_ADMIN),
 			ambient:   capnames.SetOf(capnames.CAP_NET_BIND_SERVICE, capnames.CAP_NET_ADMIN),
 			policy:    Names, omitted: []string{"24:not-in-bounding-set"}},
 		{name: "non-root user:group without adds",
-			req:      Request{Defaults: podmanDefaults, User: "nobody:nogroup", Runtime: runcLike, Env: hostLike},
+			req:      Request{Defaults: podmanDefaults, User: "nobody:nogroup", Runtime: rtRunc, Env: envHost},
 			bounding: defaults, policy: Names},
 		{name: "root:group is root",
-			req:      Request{Defaults: podmanDefaults, User: "root:wheel", Runtime: runcLike, Env: hostLike},
+			req:      Request{Defaults: podmanDefaults, User: "root:wheel", Runtime: rtRunc, Env: envHost},
 			bounding: defaults, effective: defaults, policy: Names},
 		{name: "0:0 is root",
-			req:      Request{Defaults: podmanDefaults, User: "0:0", Runtime: runcLike, Env: hostLike},
+			req:      Request{Defaults: podmanDefaults, User: "0:0", Runtime: rtRunc, Env: envHost},
 			bounding: defaults, effective: defaults, policy: Names},
 		{name: ":1000 is root",
-			req:      Request{Defaults: podmanDefaults, User: ":1000", Runtime: runcLike, Env: hostLike},
+			req:      Request{Defaults: podmanDefaults, User: ":1000", Runtime: rtRunc, Env: envHost},
 			bounding: defaults, effective: defaults, policy: Names},
 		{name: "non-root user, cap-add all, all-caps runtime",
-			req:      Request{Adds: []string{"all"}, User: "1000", Runtime: allCapsRT, Env: fullHost},
+			req:      Request{Adds: []string{"all"}, User: "1000", Runtime: rtAllCaps, Env: envFull},
 			bounding: all40, effective: all40, ambient: all40, policy: AllCaps, entries: []string{"ALL_CAPS"}},
 		{name: "non-root user, privileged with one add, all-caps runtime falls back",
-			req:      Request{Privileged: true, Adds: []string{"net_bind_service"}, User: "1000", Runtime: allCapsRT, Env: fullHost},
+			req:      Request{Privileged: true, Adds: []string{"net_bind_service"}, User: "1000", Runtime: rtAllCaps, Env: envFull},
 			bounding: all40, effective: netBind, ambient: netBind, policy: Names},
 		{name: "non-root user, cap-add all, runtime older than kernel",
-			req:      Request{Adds: []string{"all"}, User: "1000", Runtime: runcPre58, Env: hostLike},
+			req:      Request{Adds: []string{"all"}, User: "1000", Runtime: rtRuncPre58, Env: envHost},
 			bounding: all40.Minus(sysRes).Minus(newCaps), effective: all40.Minus(sysRes).Minus(newCaps),
 			ambient: all40.Minus(sysRes).Minus(newCaps), policy: Names,
 			omitted: []string{"24:not-in-bounding-set", "38:unknown-to-runtime", "39:unknown-to-runtime", "40:unknown-to-runtime"}},
 		{name: "image label narrows the request",
-			req:       Request{Defaults: podmanDefaults, ImageLabel: new("CAP_CHOWN,setuid"), Runtime: runcLike, Env: hostLike},
+			req:       Request{Defaults: podmanDefaults, ImageLabel: new("CAP_CHOWN,setuid"), Runtime: rtRunc, Env: envHost},
 			bounding:  capnames.SetOf(capnames.CAP_CHOWN, capnames.CAP_SETUID),
 			effective: capnames.SetOf(capnames.CAP_CHOWN, capnames.CAP_SETUID), policy: Names},
 		{name: "image label asking for more is ignored",
-			req:      Request{Defaults: podmanDefaults, ImageLabel: new("CAP_CHOWN,CAP_SYS_ADMIN"), Runtime: runcLike, Env: hostLike},
+			req:      Request{Defaults: podmanDefaults, ImageLabel: new("CAP_CHOWN,CAP_SYS_ADMIN"), Runtime: rtRunc, Env: envHost},
 			bounding: defaults, effective: defaults, policy: Names, warning: "asks for CAP_SYS_ADMIN"},
 		{name: "image label outside the bounding set is ignored",
 			req: Request{Defaults: podmanDefaults, Adds: []string{"sys_resource"}, ImageLabel: new("CAP_SYS_RESOURCE"),
-				Runtime: runcLike, Env: hostLike},
+				Runtime: rtRunc, Env: envHost},
 			bounding: defaults, effective: defaults, policy: Names, omitted: []string{"24:not-in-bounding-set"},
 			warning: "asks for CAP_SYS_RESOURCE"},
 		{name: "empty image label: no capabilities",
-			req:    Request{Defaults: podmanDefaults, ImageLabel: new(""), Runtime: runcLike, Env: hostLike},
+			req:    Request{Defaults: podmanDefaults, ImageLabel: new(""), Runtime: rtRunc, Env: envHost},
 			policy: Names, entries: []string{}},
 		{name: "image label does not narrow privileged",
-			req:      Request{Privileged: true, ImageLabel: new("CAP_CHOWN"), Runtime: runcLike, Env: hostLike},
+			req:      Request{Privileged: true, ImageLabel: new("CAP_CHOWN"), Runtime: rtRunc, Env: envHost},
 			bounding: all40.Minus(sysRes), effective: all40.Minus(sysRes), policy: Names,
 			omitted: []string{"24:not-in-bounding-set"}},
 		{name: "image label narrows below a non-root user's adds",
 			req: Request{Defaults: podmanDefaults, Adds: []string{"net_admin"}, User: "1000",
-				ImageLabel: new("CAP_CHOWN"), Runtime: runcLike, Env: hostLike},
+				ImageLabel: new("CAP_CHOWN"), Runtime: rtRunc, Env: envHost},
 			bounding: capnames.SetOf(capnames.CAP_CHOWN), policy: Names, warning: "CAP_NET_ADMIN, added by cap-add, not in the bounding list"},
 		{name: "unknown runtime",
-			req:      Request{Defaults: podmanDefaults, Adds: []string{"bpf"}, Runtime: unknownRT, Env: oldTable},
+			req:      Request{Defaults: podmanDefaults, Adds: []string{"bpf"}, Runtime: rtUnknown, Env: envOldTable},
 			bounding: defaults, effective: defaults, policy: Names, omitted: []string{"39:unnamed"}},
 	}
 	for _, tt := range tests {
@@ -279,7 +279,7 @@ func TestApplyReplacesCapabilities(t *testing.T) {
 			if tt.spec.Process != nil {
 				cwd = tt.spec.Process.Cwd
 			}
-			_, err := Apply(tt.spec, Request{Defaults: []string{"CAP_CHOWN"}, Runtime: runcLike, Env: hostLike})
+			_, err := Apply(tt.spec, Request{Defaults: []string{"CAP_CHOWN"}, Runtime: rtRunc, Env: envHost})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -307,35 +307,35 @@ func TestApplyInvalidRequest(t *testing.T) {
 		wantErr  []error
 		wantText []string // substrings of the message
 	}{
-		{name: "nil spec", req: Request{Env: hostLike},
+		{name: "nil spec", req: Request{Env: envHost},
 			wantErr: []error{ErrInvalidRequest}, wantText: []string{"nil spec"}},
-		{name: "unknown cap-add", req: Request{Adds: []string{"CAP_NOPE"}, Env: hostLike},
+		{name: "unknown cap-add", req: Request{Adds: []string{"CAP_NOPE"}, Env: envHost},
 			wantErr:  []error{ErrInvalidRequest, capnames.ErrUnknown, capabilities.ErrUnknownCapability},
 			wantText: []string{"cap-add", `"CAP_NOPE"`, "no such name"}},
-		{name: "confusable cap-add", req: Request{Adds: []string{"ſys_admin"}, Env: hostLike},
+		{name: "confusable cap-add", req: Request{Adds: []string{"ſys_admin"}, Env: envHost},
 			wantErr: []error{ErrInvalidRequest, capnames.ErrUnknown}, wantText: []string{`"ſys_admin"`, "not ASCII"}},
-		{name: "unknown cap-drop", req: Request{Drops: []string{"kil"}, Env: hostLike},
+		{name: "unknown cap-drop", req: Request{Drops: []string{"kil"}, Env: envHost},
 			wantErr: []error{ErrInvalidRequest, capnames.ErrUnknown}, wantText: []string{"cap-drop", `"kil"`}},
-		{name: "unknown default", req: Request{Defaults: []string{"CAP_CHOWN", "CAP_FOO"}, Env: hostLike},
+		{name: "unknown default", req: Request{Defaults: []string{"CAP_CHOWN", "CAP_FOO"}, Env: envHost},
 			wantErr: []error{ErrInvalidRequest, capnames.ErrUnknown}, wantText: []string{"default_capabilities", `"CAP_FOO"`}},
-		{name: "all in defaults", req: Request{Defaults: []string{"ALL"}, Env: hostLike},
+		{name: "all in defaults", req: Request{Defaults: []string{"ALL"}, Env: envHost},
 			wantErr: []error{ErrInvalidRequest, capnames.ErrUnknown}, wantText: []string{"default_capabilities", `"ALL"`}},
-		{name: "unknown default when privileged", req: Request{Privileged: true, Defaults: []string{"CAP_FOO"}, Env: hostLike},
+		{name: "unknown default when privileged", req: Request{Privileged: true, Defaults: []string{"CAP_FOO"}, Env: envHost},
 			wantErr: []error{ErrInvalidRequest, capnames.ErrUnknown}, wantText: []string{`"CAP_FOO"`}},
-		{name: "cap the kernel lacks", req: Request{Adds: []string{"CAP_BPF"}, Env: oldKernel},
+		{name: "cap the kernel lacks", req: Request{Adds: []string{"CAP_BPF"}, Env: envOldKernel},
 			wantErr: []error{ErrInvalidRequest, capnames.ErrUnknown}, wantText: []string{`"CAP_BPF"`, "needs Linux 5.8"}},
-		{name: "numeral above the kernel", req: Request{Adds: []string{"41"}, Env: hostLike},
+		{name: "numeral above the kernel", req: Request{Adds: []string{"41"}, Env: envHost},
 			wantErr: []error{ErrInvalidRequest, capnames.ErrUnknown}, wantText: []string{`"41"`}},
-		{name: "added and dropped", req: Request{Adds: []string{"kill"}, Drops: []string{"CAP_KILL"}, Env: hostLike},
+		{name: "added and dropped", req: Request{Adds: []string{"kill"}, Drops: []string{"CAP_KILL"}, Env: envHost},
 			wantErr: []error{ErrInvalidRequest, ErrMergeConflict}, wantText: []string{"CAP_KILL"}},
-		{name: "all added and dropped", req: Request{Adds: []string{"all"}, Drops: []string{"All"}, Env: hostLike},
+		{name: "all added and dropped", req: Request{Adds: []string{"all"}, Drops: []string{"All"}, Env: envHost},
 			wantErr: []error{ErrInvalidRequest, ErrMergeConflict}, wantText: []string{"all"}},
-		{name: "bad image label", req: Request{ImageLabel: new("CAP_CHOWN, CAP_KILL"), Env: hostLike},
+		{name: "bad image label", req: Request{ImageLabel: new("CAP_CHOWN, CAP_KILL"), Env: envHost},
 			wantErr:  []error{ErrInvalidRequest, capnames.ErrUnknown},
 			wantText: []string{"io.containers.capabilities", `" CAP_KILL"`}},
-		{name: "image label with empty entry", req: Request{ImageLabel: new("CAP_CHOWN,"), Env: hostLike},
+		{name: "image label with empty entry", req: Request{ImageLabel: new("CAP_CHOWN,"), Env: envHost},
 			wantErr: []error{ErrInvalidRequest, capnames.ErrUnknown}, wantText: []string{"io.containers.capabilities", "empty"}},
-		{name: "bad policy", req: Request{Policy: Policy(7), Env: hostLike},
+		{name: "bad policy", req: Request{Policy: Policy(7), Env: envHost},
 			wantErr: []error{ErrInvalidRequest, ErrInvalidPolicy}, wantText: []string{"Policy(7)"}},
 		{name: "bad env", req: Request{Env: Env{KernelLast: 70}},
 			wantErr: []error{ErrInvalidEnv}, wantText: []string{"70"}},
@@ -382,7 +382,7 @@ func TestApplyHost(t *testing.T) {
 		t.Fatal(err)
 	}
 	spec := &specs.Spec{}
-	r, err := Apply(spec, Request{Adds: []string{"all"}, Runtime: runcLike})
+	r, err := Apply(spec, Request{Adds: []string{"all"}, Runtime: rtRunc})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -400,7 +400,7 @@ func TestApplyHost(t *testing.T) {
 			}
 		}
 	}
-	checkApply(t, Request{Adds: []string{"all"}, Runtime: runcLike, Env: Env{KernelLast: last, Bounding: bounding}}, spec, r)
+	checkApply(t, Request{Adds: []string{"all"}, Runtime: rtRunc, Env: Env{KernelLast: last, Bounding: bounding}}, spec, r)
 }
 
 // TestApplyInvariants applies random requests for random users on random
@@ -408,7 +408,7 @@ func TestApplyHost(t *testing.T) {
 func TestApplyInvariants(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	tables := []*capnames.Table{capnames.Default(), capnames.Default().UpTo(37)}
-	runtimes := []*Features{nil, runcLike, runcPre58, crunLike, crunPre58, allCapsRT, unknownRT, crunAllCaps}
+	runtimes := []*Features{nil, rtRunc, rtRuncPre58, rtCrun, rtCrunPre58, rtAllCaps, rtUnknown, rtCrunAllCaps}
 	users := []string{"", "root", "0", "0:0", "1000", "nobody:nogroup", "root:wheel"}
 	entry := func(last capnames.Cap) string {
 		c := capnames.Cap(rng.IntN(int(last) + 1))

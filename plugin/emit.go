@@ -325,7 +325,7 @@ func (e *emission) entries(set capnames.Set) []string {
 
 func (e *emission) report() *Report {
 	return &Report{
-		Runtime:   e.runtimeName(),
+		Runtime:   e.rt.label(),
 		Policy:    e.applied,
 		All:       e.all,
 		Requested: e.requested,
@@ -349,23 +349,30 @@ func (e *emission) nameList(s capnames.Set) string { return namesIn(e.table, s) 
 // takesNumerals reports whether the runtime is known to take numerals.
 func (f *Features) takesNumerals() bool { return f != nil && !f.Unknown && f.Numerals }
 
-// displayName names the runtime in reports: "runtime crun 1.8.1".
+// displayName names the runtime in texts: "runtime crun 1.8.1".
 func (f *Features) displayName() string {
-	switch {
-	case f == nil:
-		return "the runtime"
-	case f.Version != "":
-		return "runtime " + f.Version
-	case f.Runtime != "":
-		return "runtime " + f.Runtime
+	if l := f.label(); l != "" {
+		return "runtime " + l
 	}
 	return "the runtime"
+}
+
+// label is the runtime's version when it said it, else its path.
+func (f *Features) label() string {
+	switch {
+	case f == nil:
+		return ""
+	case f.Version != "":
+		return f.Version
+	}
+	return f.Runtime
 }
 
 // Report accounts for an emission: every requested capability is either
 // in Granted or in Omitted, exactly once.
 type Report struct {
-	// Runtime names the runtime the entries are for.
+	// Runtime is the version of the runtime the entries are for
+	// ("crun 1.8.1"), else its path, else "".
 	Runtime string
 	// Policy is the policy applied, after Auto's choice and fallbacks.
 	Policy Policy

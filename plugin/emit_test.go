@@ -15,17 +15,17 @@ import (
 
 // Environments of the emission tests.
 var (
-	// hostLike is this machine: Linux 6.1's table and kernel, and a bounding
+	// envHost is this machine: Linux 6.1's table and kernel, and a bounding
 	// set without CAP_SYS_RESOURCE.
-	hostLike = Env{KernelLast: 40, Bounding: capnames.UpTo(40).Minus(capnames.SetOf(capnames.CAP_SYS_RESOURCE))}
-	// fullHost has every capability of its kernel in its bounding set.
-	fullHost = Env{KernelLast: 40, Bounding: capnames.UpTo(40)}
-	// oldTable is a table generated from a 3.16 header (last cap 37) on a
+	envHost = Env{KernelLast: 40, Bounding: capnames.UpTo(40).Minus(capnames.SetOf(capnames.CAP_SYS_RESOURCE))}
+	// envFull has every capability of its kernel in its bounding set.
+	envFull = Env{KernelLast: 40, Bounding: capnames.UpTo(40)}
+	// envOldTable is a table generated from a 3.16 header (last cap 37) on a
 	// kernel whose last capability is 40.
-	oldTable = Env{Table: capnames.Default().UpTo(37), KernelLast: 40, Bounding: capnames.UpTo(40)}
-	// oldKernel is a 5.7 kernel: no CAP_PERFMON, CAP_BPF or
+	envOldTable = Env{Table: capnames.Default().UpTo(37), KernelLast: 40, Bounding: capnames.UpTo(40)}
+	// envOldKernel is a 5.7 kernel: no CAP_PERFMON, CAP_BPF or
 	// CAP_CHECKPOINT_RESTORE.
-	oldKernel = Env{KernelLast: 37, Bounding: capnames.UpTo(37)}
+	envOldKernel = Env{KernelLast: 37, Bounding: capnames.UpTo(37)}
 )
 
 // namesUpTo returns the canonical names of capabilities 0..last.
@@ -39,13 +39,13 @@ func namesUpTo(last capnames.Cap) []string {
 
 // Runtimes of the emission tests.
 var (
-	runcLike    = &Features{Version: "runc 1.1.5", Names: namesUpTo(40)}
-	runcPre58   = &Features{Version: "runc 1.0.0", Names: namesUpTo(37)}
-	crunLike    = &Features{Version: "crun 1.8.1", Names: namesUpTo(40), Numerals: true}
-	crunPre58   = &Features{Version: "crun 0.14", Names: namesUpTo(37), Numerals: true}
-	allCapsRT   = &Features{Version: "future 2.0", Names: append(namesUpTo(40), capnames.AllCaps), AllCaps: true}
-	unknownRT   = &Features{Runtime: "/usr/bin/crun", Unknown: true, Reason: "unknown command features"}
-	crunAllCaps = &Features{Version: "crun 9", Names: append(namesUpTo(37), capnames.AllCaps), AllCaps: true, Numerals: true}
+	rtRunc        = &Features{Version: "runc 1.1.5", Names: namesUpTo(40)}
+	rtRuncPre58   = &Features{Version: "runc 1.0.0", Names: namesUpTo(37)}
+	rtCrun        = &Features{Version: "crun 1.8.1", Names: namesUpTo(40), Numerals: true}
+	rtCrunPre58   = &Features{Version: "crun 0.14", Names: namesUpTo(37), Numerals: true}
+	rtAllCaps     = &Features{Version: "future 2.0", Names: append(namesUpTo(40), capnames.AllCaps), AllCaps: true}
+	rtUnknown     = &Features{Runtime: "/usr/bin/crun", Unknown: true, Reason: "unknown command features"}
+	rtCrunAllCaps = &Features{Version: "crun 9", Names: append(namesUpTo(37), capnames.AllCaps), AllCaps: true, Numerals: true}
 )
 
 // omissionsOf sums up a report's omissions as "CAP:reason".
@@ -75,80 +75,80 @@ func TestEmit(t *testing.T) {
 		wantWarn  string   // substring of the only warning; "" for none
 	}{
 		{name: "host, runc, all, auto",
-			requested: all40, all: true, env: hostLike, rt: runcLike, policy: Auto,
+			requested: all40, all: true, env: envHost, rt: rtRunc, policy: Auto,
 			wantGrant: all40.Minus(sysRes), wantPol: Names, wantOmit: []string{"24:not-in-bounding-set"}},
 		{name: "host, runc, some caps, names",
-			requested: capnames.SetOf(0, 10, 24, 39), env: hostLike, rt: runcLike, policy: Names,
+			requested: capnames.SetOf(0, 10, 24, 39), env: envHost, rt: rtRunc, policy: Names,
 			wantGrant: capnames.SetOf(0, 10, 39), wantPol: Names, wantOmit: []string{"24:not-in-bounding-set"}},
 		{name: "runtime older than kernel, auto",
-			requested: all40, all: true, env: fullHost, rt: runcPre58, policy: Auto,
+			requested: all40, all: true, env: envFull, rt: rtRuncPre58, policy: Auto,
 			wantGrant: all40.Minus(newCaps), wantPol: Names,
 			wantOmit: []string{"38:unknown-to-runtime", "39:unknown-to-runtime", "40:unknown-to-runtime"}},
 		{name: "runtime older than kernel, numeric falls back",
-			requested: all40, all: true, env: fullHost, rt: runcPre58, policy: Numeric,
+			requested: all40, all: true, env: envFull, rt: rtRuncPre58, policy: Numeric,
 			wantGrant: all40.Minus(newCaps), wantPol: Names,
 			wantOmit: []string{"38:unknown-to-runtime", "39:unknown-to-runtime", "40:unknown-to-runtime"},
 			wantWarn: "takes no numerals"},
 		{name: "older crun takes numerals for what it cannot name",
-			requested: capnames.SetOf(0, 38, 40), env: fullHost, rt: crunPre58, policy: Auto,
+			requested: capnames.SetOf(0, 38, 40), env: envFull, rt: rtCrunPre58, policy: Auto,
 			want: []string{"CAP_CHOWN", "38", "40"}, wantGrant: capnames.SetOf(0, 38, 40), wantPol: Numeric},
 		{name: "older crun, names policy leaves out what it cannot name",
-			requested: capnames.SetOf(0, 38, 40), env: fullHost, rt: crunPre58, policy: Names,
+			requested: capnames.SetOf(0, 38, 40), env: envFull, rt: rtCrunPre58, policy: Names,
 			wantGrant: capnames.SetOf(0), wantPol: Names,
 			wantOmit: []string{"38:unknown-to-runtime", "40:unknown-to-runtime"}},
 		{name: "table older than kernel, runc",
-			requested: all40, all: true, env: oldTable, rt: runcLike, policy: Auto,
+			requested: all40, all: true, env: envOldTable, rt: rtRunc, policy: Auto,
 			wantGrant: capnames.UpTo(37), wantPol: Names,
 			wantOmit: []string{"38:unnamed", "39:unnamed", "40:unnamed"}},
 		{name: "table older than kernel, crun numerals",
-			requested: all40, all: true, env: oldTable, rt: crunLike, policy: Auto,
+			requested: all40, all: true, env: envOldTable, rt: rtCrun, policy: Auto,
 			want: append(namesUpTo(37), "38", "39", "40"), wantGrant: all40, wantPol: Numeric},
 		{name: "table older than kernel, unknown runtime",
-			requested: capnames.SetOf(1, 39), env: oldTable, rt: unknownRT, policy: Auto,
+			requested: capnames.SetOf(1, 39), env: envOldTable, rt: rtUnknown, policy: Auto,
 			wantGrant: capnames.SetOf(1), wantPol: Names, wantOmit: []string{"39:unnamed"}},
 		{name: "kernel older than table",
-			requested: capnames.SetOf(2, 38, 40), env: oldKernel, rt: runcLike, policy: Names,
+			requested: capnames.SetOf(2, 38, 40), env: envOldKernel, rt: rtRunc, policy: Names,
 			wantGrant: capnames.SetOf(2), wantPol: Names,
 			wantOmit: []string{"38:not-in-kernel", "40:not-in-kernel"}},
 		{name: "nil features are unknown",
-			requested: capnames.SetOf(5, 24), env: hostLike, policy: Numeric,
+			requested: capnames.SetOf(5, 24), env: envHost, policy: Numeric,
 			wantGrant: capnames.SetOf(5), wantPol: Names, wantOmit: []string{"24:not-in-bounding-set"},
 			wantWarn: "takes no numerals"},
 		{name: "all-caps, full bounding set",
-			requested: all40, all: true, env: fullHost, rt: allCapsRT, policy: AllCaps,
+			requested: all40, all: true, env: envFull, rt: rtAllCaps, policy: AllCaps,
 			want: []string{"ALL_CAPS"}, wantGrant: all40, wantPol: AllCaps},
 		{name: "auto picks all-caps",
-			requested: all40, all: true, env: fullHost, rt: allCapsRT, policy: Auto,
+			requested: all40, all: true, env: envFull, rt: rtAllCaps, policy: Auto,
 			want: []string{"ALL_CAPS"}, wantGrant: all40, wantPol: AllCaps},
 		{name: "all-caps even for what the runtime cannot name",
-			requested: all40, all: true, env: oldTable, rt: crunAllCaps, policy: AllCaps,
+			requested: all40, all: true, env: envOldTable, rt: rtCrunAllCaps, policy: AllCaps,
 			want: []string{"ALL_CAPS"}, wantGrant: all40, wantPol: AllCaps},
 		{name: "all-caps, bounding set lacks a cap: falls back",
-			requested: all40, all: true, env: hostLike, rt: allCapsRT, policy: AllCaps,
+			requested: all40, all: true, env: envHost, rt: rtAllCaps, policy: AllCaps,
 			wantGrant: all40.Minus(sysRes), wantPol: Names, wantOmit: []string{"24:not-in-bounding-set"},
 			wantWarn: "bounding set lacks CAP_SYS_RESOURCE"},
 		{name: "auto, bounding set lacks a cap: names without warning",
-			requested: all40, all: true, env: hostLike, rt: allCapsRT, policy: Auto,
+			requested: all40, all: true, env: envHost, rt: rtAllCaps, policy: Auto,
 			wantGrant: all40.Minus(sysRes), wantPol: Names, wantOmit: []string{"24:not-in-bounding-set"}},
 		{name: "all-caps, not an all request",
-			requested: all40, env: fullHost, rt: allCapsRT, policy: AllCaps,
+			requested: all40, env: envFull, rt: rtAllCaps, policy: AllCaps,
 			wantGrant: all40, wantPol: Names, wantWarn: `not "all"`},
 		{name: "all-caps, all minus drops",
-			requested: all40.Minus(capnames.SetOf(capnames.CAP_NET_RAW)), all: true, env: fullHost, rt: allCapsRT,
+			requested: all40.Minus(capnames.SetOf(capnames.CAP_NET_RAW)), all: true, env: envFull, rt: rtAllCaps,
 			policy: AllCaps, wantGrant: all40.Minus(capnames.SetOf(capnames.CAP_NET_RAW)), wantPol: Names,
 			wantWarn: "leaves out CAP_NET_RAW"},
 		{name: "all-caps, runtime does not advertise it",
-			requested: all40, all: true, env: fullHost, rt: crunLike, policy: AllCaps,
+			requested: all40, all: true, env: envFull, rt: rtCrun, policy: AllCaps,
 			wantGrant: all40, wantPol: Numeric, wantWarn: "does not advertise ALL_CAPS"},
 		{name: "all-caps fallback to numerals",
-			requested: all40, all: true, env: hostLike, rt: crunAllCaps, policy: AllCaps,
+			requested: all40, all: true, env: envHost, rt: rtCrunAllCaps, policy: AllCaps,
 			want:      append(slices.Delete(namesUpTo(37), 24, 25), "38", "39", "40"),
 			wantGrant: all40.Minus(sysRes), wantPol: Numeric, wantOmit: []string{"24:not-in-bounding-set"},
 			wantWarn: "bounding set lacks"},
 		{name: "nothing requested",
-			env: hostLike, rt: runcLike, policy: Auto, want: []string{}, wantPol: Names},
+			env: envHost, rt: rtRunc, policy: Auto, want: []string{}, wantPol: Names},
 		{name: "empty bounding set",
-			requested: capnames.SetOf(0, 1), env: Env{KernelLast: 40}, rt: runcLike, policy: Names,
+			requested: capnames.SetOf(0, 1), env: Env{KernelLast: 40}, rt: rtRunc, policy: Names,
 			want: []string{}, wantPol: Names, wantOmit: []string{"0:not-in-bounding-set", "1:not-in-bounding-set"}},
 	}
 	for _, tt := range tests {
@@ -193,17 +193,17 @@ func TestEmitOmissionText(t *testing.T) {
 		policy    Policy
 		want      string
 	}{
-		{"kernel lacks a cap the table dates", capnames.SetOf(capnames.CAP_BPF), oldKernel, runcLike, Names,
+		{"kernel lacks a cap the table dates", capnames.SetOf(capnames.CAP_BPF), envOldKernel, rtRunc, Names,
 			"needs Linux 5.8; this kernel's last capability is 37"},
-		{"kernel lacks a cap the table does not know", capnames.SetOf(45), fullHost, runcLike, Names,
+		{"kernel lacks a cap the table does not know", capnames.SetOf(45), envFull, rtRunc, Names,
 			"above this kernel's last capability, 40"},
-		{"bounding set", capnames.SetOf(capnames.CAP_SYS_RESOURCE), hostLike, runcLike, Names,
+		{"bounding set", capnames.SetOf(capnames.CAP_SYS_RESOURCE), envHost, rtRunc, Names,
 			"not in the bounding set"},
-		{"runtime without numerals", capnames.SetOf(capnames.CAP_BPF), fullHost, runcPre58, Auto,
+		{"runtime without numerals", capnames.SetOf(capnames.CAP_BPF), envFull, rtRuncPre58, Auto,
 			"unknown to runtime runc 1.0.0, which takes no numerals"},
-		{"names policy for a numeral runtime", capnames.SetOf(capnames.CAP_BPF), fullHost, crunPre58, Names,
+		{"names policy for a numeral runtime", capnames.SetOf(capnames.CAP_BPF), envFull, rtCrunPre58, Names,
 			"unknown to runtime crun 0.14; policy names emits no numerals"},
-		{"table without the name", capnames.SetOf(capnames.CAP_BPF), oldTable, runcLike, Auto,
+		{"table without the name", capnames.SetOf(capnames.CAP_BPF), envOldTable, rtRunc, Auto,
 			"has no name for it and runtime runc 1.1.5 takes no numerals"},
 	}
 	for _, tt := range tests {
@@ -229,12 +229,12 @@ func TestEmitInvalidInput(t *testing.T) {
 		{"kernel last negative", Env{KernelLast: -1}, Auto, ErrInvalidEnv},
 		{"kernel last above 63", Env{KernelLast: 64}, Auto, ErrInvalidEnv},
 		{"bounding above kernel", Env{KernelLast: 37, Bounding: capnames.UpTo(40)}, Auto, ErrInvalidEnv},
-		{"policy out of range", hostLike, Policy(9), ErrInvalidPolicy},
-		{"negative policy", hostLike, Policy(-1), ErrInvalidPolicy},
+		{"policy out of range", envHost, Policy(9), ErrInvalidPolicy},
+		{"negative policy", envHost, Policy(-1), ErrInvalidPolicy},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			entries, r, err := Emit(capnames.UpTo(40), true, tt.env, runcLike, tt.policy)
+			entries, r, err := Emit(capnames.UpTo(40), true, tt.env, rtRunc, tt.policy)
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("error %v, want %v", err, tt.wantErr)
 			}
@@ -313,7 +313,7 @@ func checkEmission(t *testing.T, requested capnames.Set, env Env, rt *Features, 
 func TestEmitInvariants(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	tables := []*capnames.Table{capnames.Default(), capnames.Default().UpTo(37), capnames.Default().UpTo(30)}
-	runtimes := []*Features{nil, runcLike, runcPre58, crunLike, crunPre58, allCapsRT, unknownRT, crunAllCaps,
+	runtimes := []*Features{nil, rtRunc, rtRuncPre58, rtCrun, rtCrunPre58, rtAllCaps, rtUnknown, rtCrunAllCaps,
 		{Names: []string{"CAP_CHOWN", "cap_kill"}}}
 	const n = 20000
 	for i := range n {
@@ -348,7 +348,7 @@ func TestEmitInvariants(t *testing.T) {
 }
 
 func TestReportJSON(t *testing.T) {
-	_, r, err := Emit(capnames.UpTo(40), true, oldTable.withBounding(hostLike.Bounding), runcLike, AllCaps)
+	_, r, err := Emit(capnames.UpTo(40), true, envOldTable.withBounding(envHost.Bounding), rtRunc, AllCaps)
 	if err != nil {
 		t.Fatal(err)
 	}
