@@ -1,0 +1,356 @@
+package plugin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/capgen-dev/capgen/capnames"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"go.podman.io/common/pkg/config"
+)
+
+// Annotations the precreate hook reads from the container's spec.
+const (
+	// CapabilitiesAnnotation asks the hook to widen the container's
+	// capabilities to everything the kernel, the engine's bounding set and
+	// the OCI runtime allow. Its only value is [CapabilitiesAll]; any other
+	// value is an error, so that a typo never goes unnoticed.
+	CapabilitiesAnnotation = "io.github.capgen-dev.capabilities"
+	// CapabilitiesAll is the value of [CapabilitiesAnnotation].
+	CapabilitiesAll = "all"
+	// PodmanPrivilegedAnnotation is the annotation Podman writes into every
+	// container's spec: "TRUE" for --privileged, "FALSE" otherwise
+	// (libpod/define.InspectAnnotationPrivileged). The hook widens like
+	// [CapabilitiesAnnotation] for "TRUE" and ignores any other value.
+	PodmanPrivilegedAnnotation = "io.podman.annotations.privileged"
+	// PodmanTrue is the value Podman writes for a true boolean annotation
+	// (libpod/define.InspectResponseTrue).
+	PodmanTrue = "TRUE"
+)
+
+// MaxHookInput is the size of the largest config.json [RunHook] reads:
+// 16 MiB, far above any spec an engine writes.
+const MaxHookInput = 16 << 20
+
+// ErrHookInput is wrapped by every error about the config.json given to the
+// hook: not JSON, not a runtime spec, too large, or a capabilities list that
+// is not a list of strings.
+var ErrHookInput = errors.New("invalid precreate hook input")
+
+// HookEnv is what [FilterConfig] knows of the host: the running kernel and
+// the bounding set of the engine (the hook's parent, whose bounding set the
+// hook inherits), and the OCI runtime that will run the container.
+type HookEnv struct {
+	// Env is the kernel, the bounding set and the capability table.
+	Env Env
+	// Features is what the runtime accepts; nil is an unknown runtime.
+	Features *Features
+	// Policy is the form of the entries written for the runtime.
+	Policy Policy
+}
+
+// HookOptions configures [RunHook].
+type HookOptions struct {
+	// Runtime is the OCI runtime's name (resolved through containers.conf)
+	// or path; "" is containers.conf's default runtime.
+	Runtime string
+	// Policy is the form of the entries written for the runtime.
+	Policy Policy
+	// MaxInput is the largest input accepted; 0 is [MaxHookInput].
+	MaxInput int64
+}
+
+// RunHook is the precreate hook of an engine that runs
+// go.podman.io/common/pkg/hooks/exec.RuntimeConfigFilter (Podman): it reads
+// a runtime spec (config.json) from stdin, rewrites its
+// process.capabilities with [FilterConfig] and writes the new spec to
+// stdout. Warnings about entries it dropped go to stderr, one a line.
+//
+// Nothing is written to stdout unless the whole result was computed: on an
+// error the engine sees an empty output and a failed hook. Errors about the
+// input wrap [ErrHookInput].
+func RunHook(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, opts HookOptions) error {
+	limit := opts.MaxInput
+	if limit <= 0 {
+		limit = MaxHookInput
+	}
+	data, err := readLimited(stdin, limit)
+	if err != nil {
+		return err
+	}
+	spec, err := DecodeConfig(data)
+	if err != nil {
+		return err
+	}
+	env, warnings, err := hostHookEnv(ctx, opts)
+	if err != nil {
+		return err
+	}
+	more, err := RewriteCapabilities(spec, env)
+	if err != nil {
+		return err
+	}
+	warnings = append(warnings, more...)
+	out, err := encodeConfig(spec)
+	if err != nil {
+		return err
+	}
+	for _, w := range warnings {
+		fmt.Fprintln(stderr, "capgen hook: warning:", w)
+	}
+	_, err = stdout.Write(out)
+	return err
+}
+
+// FilterConfig is the whole of the hook's work on one input, with the host
+// given by env: it decodes data with [DecodeConfig], rewrites the
+// capabilities with [RewriteCapabilities] and returns the new config.json
+// and the warnings. On an error it returns no output.
+func FilterConfig(data []byte, env HookEnv) ([]byte, []string, error) {
+	spec, err := DecodeConfig(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	warnings, err := RewriteCapabilities(spec, env)
+	if err != nil {
+		return nil, nil, err
+	}
+	out, err := encodeConfig(spec)
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, warnings, nil
+}
+
+func readLimited(r io.Reader, limit int64) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading config.json from stdin: %w", err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%w: config.json on stdin is larger than %d bytes", ErrHookInput, limit)
+	}
+	return data, nil
+}
+
+// DecodeConfig decodes a config.json into a runtime spec. It accepts one
+// JSON object, with nothing but white space after it, whose ociVersion is
+// 1.x, and whose fields have the types of the runtime-spec Go types (a
+// capabilities list must be a list of strings). Fields unknown to
+// runtime-spec v1.3.0 are dropped, as
+// go.podman.io/common/pkg/hooks/exec.RuntimeConfigFilter drops them when
+// it decodes the hook's output into the same type. Errors wrap
+// [ErrHookInput].
+func DecodeConfig(data []byte) (*specs.Spec, error) {
+	if !bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte("{")) {
+		return nil, fmt.Errorf("%w: config.json on stdin is not a JSON object", ErrHookInput)
+	}
+	var spec specs.Spec
+	if err := json.Unmarshal(data, &spec); err != nil {
+		return nil, fmt.Errorf("%w: config.json on stdin is not a runtime spec: %w", ErrHookInput, err)
+	}
+	if err := checkCapabilityEntries(data); err != nil {
+		return nil, err
+	}
+	if spec.Version == "" {
+		return nil, fmt.Errorf("%w: config.json on stdin is not a runtime spec: no ociVersion", ErrHookInput)
+	}
+	if !strings.HasPrefix(spec.Version, "1.") {
+		return nil, fmt.Errorf("%w: config.json on stdin: ociVersion %q is not a 1.x runtime spec", ErrHookInput, spec.Version)
+	}
+	return &spec, nil
+}
+
+// rawCapabilities is the part of a spec holding process.capabilities, with
+// the entries left undecoded. It is decoded with the same rules, field
+// names and case folding as specs.Spec, so it sees the lists the spec got.
+type rawCapabilities struct {
+	Process *struct {
+		Capabilities *struct {
+			Bounding    []json.RawMessage `json:"bounding"`
+			Effective   []json.RawMessage `json:"effective"`
+			Inheritable []json.RawMessage `json:"inheritable"`
+			Permitted   []json.RawMessage `json:"permitted"`
+			Ambient     []json.RawMessage `json:"ambient"`
+		} `json:"capabilities"`
+	} `json:"process"`
+}
+
+// checkCapabilityEntries fails for a capabilities entry that is JSON null,
+// which decoding into a []string would silently turn into "". Entries of
+// other types than string already fail to decode.
+func checkCapabilityEntries(data []byte) error {
+	var raw rawCapabilities
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return fmt.Errorf("%w: config.json on stdin is not a runtime spec: %w", ErrHookInput, err)
+	}
+	if raw.Process == nil || raw.Process.Capabilities == nil {
+		return nil
+	}
+	c := raw.Process.Capabilities
+	for _, l := range []struct {
+		name    string
+		entries []json.RawMessage
+	}{{"bounding", c.Bounding}, {"effective", c.Effective}, {"inheritable", c.Inheritable}, {"permitted", c.Permitted}, {"ambient", c.Ambient}} {
+		for i, e := range l.entries {
+			if len(e) == 0 || e[0] != '"' {
+				return fmt.Errorf("%w: config.json on stdin: process.capabilities.%s[%d] is %s, not a string", ErrHookInput, l.name, i, e)
+			}
+		}
+	}
+	return nil
+}
+
+func encodeConfig(spec *specs.Spec) ([]byte, error) {
+	out, err := json.Marshal(spec)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the rewritten config.json: %w", err)
+	}
+	return append(out, '\n'), nil
+}
+
+// WidenRequested reports whether the spec's annotations ask for every
+// capability: [CapabilitiesAnnotation] is [CapabilitiesAll] or
+// [PodmanPrivilegedAnnotation] is [PodmanTrue]. Any other value of
+// [CapabilitiesAnnotation] is an error wrapping [ErrHookInput].
+func WidenRequested(annotations map[string]string) (bool, error) {
+	v, ok := annotations[CapabilitiesAnnotation]
+	if ok && v != CapabilitiesAll {
+		return false, fmt.Errorf("%w: annotation %s=%q: the only value is %q", ErrHookInput, CapabilitiesAnnotation, v, CapabilitiesAll)
+	}
+	return ok || annotations[PodmanPrivilegedAnnotation] == PodmanTrue, nil
+}
+
+// RewriteCapabilities rewrites spec.Process.Capabilities in place for the
+// host env describes, and returns a warning for every entry or capability
+// it left out.
+//
+// Every list is materialised: "ALL_CAPS" stands for every capability of the
+// kernel, numerals for the capabilities they number, and entries that name
+// no capability of the kernel are dropped with a warning, never turned into
+// a capability. When the annotations ask for it ([WidenRequested]),
+// bounding — and, for a process whose uid is 0, effective and permitted —
+// are widened to every capability of the kernel. Inheritable and ambient
+// are never widened: for a non-root user they stay what the engine chose
+// from explicit adds, as in Podman. Each list is then written by [Emit]:
+// limited to the kernel and the bounding set, in the form the runtime
+// accepts (env.Policy, env.Features); what it leaves out is a warning.
+//
+// A spec without a process is left unchanged, and so is one without
+// process.capabilities unless the annotations ask to widen. The error is
+// for an invalid annotation (wrapping [ErrHookInput]), an invalid env or
+// an invalid policy.
+func RewriteCapabilities(spec *specs.Spec, env HookEnv) ([]string, error) {
+	widen, err := WidenRequested(spec.Annotations)
+	if err != nil {
+		return nil, err
+	}
+	p := spec.Process
+	if p == nil {
+		if widen {
+			return []string{"the spec has no process: no capabilities to widen"}, nil
+		}
+		return nil, nil
+	}
+	if p.Capabilities == nil {
+		if !widen {
+			return nil, nil
+		}
+		p.Capabilities = &specs.LinuxCapabilities{}
+	}
+	root := p.User.UID == 0
+	var warnings []string
+	for _, l := range capLists(p.Capabilities) {
+		req, all, w, err := materializeList(l.name, *l.entries, env.Env.KernelLast)
+		if err != nil {
+			return nil, fmt.Errorf("precreate hook: %w", err)
+		}
+		warnings = append(warnings, w...)
+		if widen && l.widen(root) {
+			req, all = req.Union(capnames.UpTo(env.Env.KernelLast)), true
+		}
+		entries, report, err := Emit(req, all, env.Env, env.Features, env.Policy)
+		if err != nil {
+			return nil, fmt.Errorf("precreate hook: %w", err)
+		}
+		for _, o := range report.Omitted {
+			warnings = append(warnings, fmt.Sprintf("process.capabilities.%s: left out %s: %s", l.name, o.Name, o.Text))
+		}
+		for _, w := range report.Warnings {
+			warnings = append(warnings, fmt.Sprintf("process.capabilities.%s: %s", l.name, w))
+		}
+		*l.entries = entries
+	}
+	return warnings, nil
+}
+
+// capList is one of the five lists of process.capabilities.
+type capList struct {
+	name    string
+	entries *[]string
+	// widen reports whether the list is widened for a process that is
+	// root or not.
+	widen func(root bool) bool
+}
+
+func capLists(c *specs.LinuxCapabilities) []capList {
+	always := func(bool) bool { return true }
+	rootOnly := func(root bool) bool { return root }
+	never := func(bool) bool { return false }
+	return []capList{
+		{"bounding", &c.Bounding, always},
+		{"effective", &c.Effective, rootOnly},
+		{"inheritable", &c.Inheritable, never},
+		{"permitted", &c.Permitted, rootOnly},
+		{"ambient", &c.Ambient, never},
+	}
+}
+
+// materializeList is [capnames.Materialize] with a warning for every entry
+// it could not map, saying why; all reports an "ALL_CAPS" entry.
+func materializeList(list string, entries []string, last capnames.Cap) (set capnames.Set, all bool, warnings []string, err error) {
+	set, unmapped, err := capnames.Materialize(entries, last)
+	if err != nil {
+		return 0, false, nil, err
+	}
+	for _, e := range unmapped {
+		reason := fmt.Sprintf("above this kernel's last capability, %d", last)
+		if _, err := capnames.Parse(e); err != nil {
+			reason = err.Error()
+		}
+		warnings = append(warnings, fmt.Sprintf("process.capabilities.%s: dropped entry %q: %s", list, e, reason))
+	}
+	return set, slices.Contains(entries, capnames.AllCaps), warnings, nil
+}
+
+// hostHookEnv reads the running kernel, the hook's bounding set (the
+// engine's, which the hook inherits) and the runtime's features. A runtime
+// that cannot be probed is an unknown runtime, with a warning: the hook
+// then writes the table's names, as engines do today.
+func hostHookEnv(ctx context.Context, opts HookOptions) (HookEnv, []string, error) {
+	host, err := HostEnv()
+	if err != nil {
+		return HookEnv{}, nil, fmt.Errorf("precreate hook: %w", err)
+	}
+	runtime := opts.Runtime
+	if runtime == "" {
+		cfg, err := config.Default()
+		if err != nil {
+			return HookEnv{}, nil, fmt.Errorf("precreate hook: finding the default OCI runtime: %w", err)
+		}
+		runtime = cfg.Engine.OCIRuntime
+	}
+	var warnings []string
+	features, err := Probe(ctx, runtime)
+	if err != nil {
+		warnings = append(warnings, fmt.Sprintf("%v; writing capability names only", err))
+		features = &Features{Runtime: runtime, Unknown: true, Reason: err.Error()}
+	}
+	return HookEnv{Env: host, Features: features, Policy: opts.Policy}, warnings, nil
+}

@@ -1,0 +1,56 @@
+package plugin_test
+
+import (
+	"fmt"
+
+	"github.com/capgen-dev/capgen/capnames"
+	"github.com/capgen-dev/capgen/plugin"
+)
+
+// A config.json whose bounding list holds a numeral and a name no kernel
+// has, for a kernel whose last capability is CAP_CHECKPOINT_RESTORE and a
+// runtime whose features are unknown.
+func ExampleFilterConfig() {
+	env := plugin.HookEnv{Env: plugin.Env{
+		KernelLast: capnames.CAP_CHECKPOINT_RESTORE,
+		Bounding:   capnames.UpTo(capnames.CAP_CHECKPOINT_RESTORE),
+	}}
+	in := `{"ociVersion":"1.3.0","process":{"user":{"uid":0,"gid":0},"cwd":"/",
+		"capabilities":{"bounding":["CAP_CHOWN","39","CAP_NOPE"]}}}`
+	out, warnings, err := plugin.FilterConfig([]byte(in), env)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Print(string(out))
+	for _, w := range warnings {
+		fmt.Println(w)
+	}
+	// Output:
+	// {"ociVersion":"1.3.0","process":{"user":{"uid":0,"gid":0},"cwd":"/","capabilities":{"bounding":["CAP_CHOWN","CAP_BPF"]}}}
+	// process.capabilities.bounding: dropped entry "CAP_NOPE": capability "CAP_NOPE": unknown capability: no such name
+}
+
+// The annotation widens bounding, effective and permitted of a root
+// process to every capability of the kernel in the bounding set.
+func ExampleRewriteCapabilities() {
+	env := plugin.HookEnv{Env: plugin.Env{
+		KernelLast: capnames.CAP_CHECKPOINT_RESTORE,
+		Bounding:   capnames.UpTo(capnames.CAP_CHECKPOINT_RESTORE).Minus(capnames.SetOf(capnames.CAP_SYS_RESOURCE)),
+	}}
+	spec, err := plugin.DecodeConfig([]byte(`{"ociVersion":"1.3.0",
+		"annotations":{"io.github.capgen-dev.capabilities":"all"},
+		"process":{"user":{"uid":0,"gid":0},"cwd":"/","capabilities":{"bounding":["CAP_CHOWN"]}}}`))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if _, err := plugin.RewriteCapabilities(spec, env); err != nil {
+		fmt.Println(err)
+		return
+	}
+	c := spec.Process.Capabilities
+	fmt.Println(len(c.Bounding), len(c.Effective), len(c.Permitted), len(c.Inheritable), len(c.Ambient))
+	// Output:
+	// 40 40 40 0 0
+}

@@ -1,0 +1,402 @@
+package plugin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/capgen-dev/capgen/capnames"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// hookSpec returns a config.json as Podman writes it, with the given user
+// id, annotations and capability lists (bounding, effective, inheritable,
+// permitted, ambient; nil lists are left out).
+func hookSpec(t *testing.T, uid uint32, annotations map[string]string, lists [5][]string) []byte {
+	t.Helper()
+	spec := specs.Spec{
+		Version:     specs.Version,
+		Hostname:    "hooked",
+		Annotations: annotations,
+		Root:        &specs.Root{Path: "rootfs", Readonly: true},
+		Mounts:      []specs.Mount{{Destination: "/proc", Type: "proc", Source: "proc"}},
+		Process: &specs.Process{
+			Args: []string{"/bin/sh"},
+			Env:  []string{"PATH=/bin"},
+			Cwd:  "/",
+			User: specs.User{UID: uid, GID: uid},
+			Capabilities: &specs.LinuxCapabilities{
+				Bounding: lists[0], Effective: lists[1], Inheritable: lists[2], Permitted: lists[3], Ambient: lists[4],
+			},
+		},
+		Linux: &specs.Linux{Namespaces: []specs.LinuxNamespace{{Type: specs.MountNamespace}}},
+	}
+	data, err := json.Marshal(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// hookGrantedSets returns what each of the five lists of out grants on a kernel
+// whose last capability is last, as the runtime would read them, and fails
+// the test for any entry that grants nothing.
+func hookGrantedSets(t *testing.T, out []byte, last capnames.Cap) [5]capnames.Set {
+	t.Helper()
+	var spec specs.Spec
+	if err := json.Unmarshal(out, &spec); err != nil {
+		t.Fatalf("output is not a spec: %v\n%s", err, out)
+	}
+	var sets [5]capnames.Set
+	if spec.Process == nil || spec.Process.Capabilities == nil {
+		return sets
+	}
+	c := spec.Process.Capabilities
+	for i, list := range [5][]string{c.Bounding, c.Effective, c.Inheritable, c.Permitted, c.Ambient} {
+		set, unmapped, err := capnames.Materialize(list, last)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(unmapped) > 0 {
+			t.Errorf("list %d has entries no runtime maps: %q", i, unmapped)
+		}
+		sets[i] = set
+	}
+	return sets
+}
+
+// hookRuntimeNaming returns the features of a runtime that lists the names of
+// the table's capabilities up to last.
+func hookRuntimeNaming(last capnames.Cap, numerals, allCaps bool) *Features {
+	f := &Features{Runtime: "/usr/bin/fake", Numerals: numerals, AllCaps: allCaps}
+	for _, c := range capnames.Default().Caps() {
+		if c <= last {
+			f.Names = append(f.Names, c.String())
+		}
+	}
+	if allCaps {
+		f.Names = append(f.Names, capnames.AllCaps)
+	}
+	return f
+}
+
+func TestFilterConfig(t *testing.T) {
+	const last = capnames.CAP_CHECKPOINT_RESTORE
+	kernel := capnames.UpTo(last)
+	restricted := kernel.Minus(capnames.SetOf(capnames.CAP_SYS_RESOURCE))
+	defaults := []string{"CAP_CHOWN", "CAP_NET_BIND_SERVICE", "CAP_KILL"}
+	defaultSet := capnames.SetOf(capnames.CAP_CHOWN, capnames.CAP_NET_BIND_SERVICE, capnames.CAP_KILL)
+	all := map[string]string{CapabilitiesAnnotation: CapabilitiesAll}
+	privileged := map[string]string{PodmanPrivilegedAnnotation: PodmanTrue}
+	notPrivileged := map[string]string{PodmanPrivilegedAnnotation: "FALSE"}
+	runc := hookRuntimeNaming(capnames.CAP_BPF, false, false) // an older runtime: no CAP_CHECKPOINT_RESTORE
+	crun := hookRuntimeNaming(last, true, false)
+	future := hookRuntimeNaming(last, true, true)
+
+	tests := []struct {
+		name        string
+		uid         uint32
+		annotations map[string]string
+		lists       [5][]string
+		bounding    capnames.Set
+		kernelLast  capnames.Cap // 0 means last
+		features    *Features
+		want        [5]capnames.Set
+		wantEntries []string // entries of the bounding list, when checked
+		wantWarn    []string
+	}{{
+		name:     "named lists pass through",
+		lists:    [5][]string{defaults, defaults, {}, defaults, {}},
+		bounding: restricted, features: crun,
+		want: [5]capnames.Set{defaultSet, defaultSet, 0, defaultSet, 0},
+	}, {
+		name:     "ALL_CAPS is the kernel minus the bounding set's gaps",
+		lists:    [5][]string{{capnames.AllCaps}, {capnames.AllCaps}, {}, {capnames.AllCaps}, {}},
+		bounding: restricted, features: crun,
+		want:     [5]capnames.Set{restricted, restricted, 0, restricted, 0},
+		wantWarn: []string{"process.capabilities.bounding: left out CAP_SYS_RESOURCE: not in the bounding set"},
+	}, {
+		name:     "ALL_CAPS to a runtime lacking a name that takes no numerals",
+		lists:    [5][]string{{capnames.AllCaps}, {}, {}, {}, {}},
+		bounding: kernel, features: runc,
+		want:     [5]capnames.Set{capnames.UpTo(capnames.CAP_BPF)},
+		wantWarn: []string{"process.capabilities.bounding: left out CAP_CHECKPOINT_RESTORE: unknown to runtime /usr/bin/fake"},
+	}, {
+		name:     "numerals become names the runtime knows",
+		lists:    [5][]string{{"0", "39", "CAP_KILL"}, {"21"}, {}, {"21"}, {}},
+		bounding: restricted, features: runc,
+		want:        [5]capnames.Set{capnames.SetOf(0, 39, capnames.CAP_KILL), capnames.SetOf(21), 0, capnames.SetOf(21), 0},
+		wantEntries: []string{"CAP_CHOWN", "CAP_KILL", "CAP_BPF"},
+	}, {
+		name:     "a numeral outside the bounding set is left out",
+		lists:    [5][]string{{"24", "1"}, {}, {}, {}, {}},
+		bounding: restricted, features: crun,
+		want:     [5]capnames.Set{capnames.SetOf(1)},
+		wantWarn: []string{"left out CAP_SYS_RESOURCE"},
+	}, {
+		name:     "unknown, confusable, malformed and too-high entries are dropped",
+		lists:    [5][]string{{"CAP_FOO", "ſys_admin", "041", "+1", "64", "41", "", "CAP_KILL"}, {"all"}, {}, {}, {}},
+		bounding: kernel, features: crun,
+		want: [5]capnames.Set{capnames.SetOf(capnames.CAP_KILL)},
+		wantWarn: []string{
+			`bounding: dropped entry "CAP_FOO"`, `dropped entry "ſys_admin"`, `dropped entry "041"`,
+			`dropped entry "+1"`, `dropped entry "64"`, `dropped entry "41": above this kernel's last capability, 40`,
+			`dropped entry ""`, `effective: dropped entry "all"`,
+		},
+	}, {
+		name:        "our annotation widens bounding, effective and permitted for root",
+		annotations: all,
+		lists:       [5][]string{defaults, defaults, {}, defaults, {}},
+		bounding:    restricted, features: crun,
+		want:     [5]capnames.Set{restricted, restricted, 0, restricted, 0},
+		wantWarn: []string{"effective: left out CAP_SYS_RESOURCE: not in the bounding set"},
+	}, {
+		name:        "Podman's privileged annotation widens",
+		annotations: privileged,
+		lists:       [5][]string{defaults, defaults, {}, defaults, {}},
+		bounding:    kernel, features: crun,
+		want: [5]capnames.Set{kernel, kernel, 0, kernel, 0},
+	}, {
+		name:        "privileged FALSE does not widen",
+		annotations: notPrivileged,
+		lists:       [5][]string{defaults, defaults, {}, defaults, {}},
+		bounding:    kernel, features: crun,
+		want: [5]capnames.Set{defaultSet, defaultSet, 0, defaultSet, 0},
+	}, {
+		name:        "non-root: only bounding widens; ambient and inheritable stay",
+		uid:         1000,
+		annotations: all,
+		lists:       [5][]string{defaults, {"CAP_NET_BIND_SERVICE"}, {"CAP_NET_BIND_SERVICE"}, {"CAP_NET_BIND_SERVICE"}, {"CAP_NET_BIND_SERVICE"}},
+		bounding:    restricted, features: crun,
+		want: [5]capnames.Set{restricted, capnames.SetOf(capnames.CAP_NET_BIND_SERVICE), capnames.SetOf(capnames.CAP_NET_BIND_SERVICE),
+			capnames.SetOf(capnames.CAP_NET_BIND_SERVICE), capnames.SetOf(capnames.CAP_NET_BIND_SERVICE)},
+		wantWarn: []string{"bounding: left out CAP_SYS_RESOURCE: not in the bounding set"},
+	}, {
+		name:        "widening adds nothing to an empty inheritable for root",
+		annotations: all,
+		lists:       [5][]string{nil, nil, nil, nil, nil},
+		bounding:    kernel, features: runc,
+		want: [5]capnames.Set{capnames.UpTo(capnames.CAP_BPF), capnames.UpTo(capnames.CAP_BPF), 0, capnames.UpTo(capnames.CAP_BPF), 0},
+		wantWarn: []string{"bounding: left out CAP_CHECKPOINT_RESTORE: unknown to runtime /usr/bin/fake",
+			"effective: left out CAP_CHECKPOINT_RESTORE", "permitted: left out CAP_CHECKPOINT_RESTORE"},
+	}, {
+		name:        "kernel newer than the table: numerals for the unnamed",
+		annotations: all,
+		lists:       [5][]string{defaults, defaults, {}, defaults, {}},
+		kernelLast:  42, bounding: capnames.UpTo(42), features: crun,
+		want: [5]capnames.Set{capnames.UpTo(42), capnames.UpTo(42), 0, capnames.UpTo(42), 0},
+	}, {
+		name:        "kernel newer than the table, runtime without numerals",
+		annotations: all,
+		lists:       [5][]string{defaults, defaults, {}, defaults, {}},
+		kernelLast:  42, bounding: capnames.UpTo(42), features: hookRuntimeNaming(last, false, false),
+		want:     [5]capnames.Set{kernel, kernel, 0, kernel, 0},
+		wantWarn: []string{"left out 41", "left out 42"},
+	}, {
+		name:        "ALL_CAPS stays ALL_CAPS for a runtime that advertises it",
+		annotations: all,
+		lists:       [5][]string{defaults, defaults, {}, defaults, {}},
+		bounding:    kernel, features: future,
+		want:        [5]capnames.Set{kernel, kernel, 0, kernel, 0},
+		wantEntries: []string{capnames.AllCaps},
+	}, {
+		name:        "no ALL_CAPS when the bounding set lacks a capability",
+		annotations: all,
+		lists:       [5][]string{defaults, defaults, {}, defaults, {}},
+		bounding:    restricted, features: future,
+		want:        [5]capnames.Set{restricted, restricted, 0, restricted, 0},
+		wantEntries: restricted.Strings(),
+		wantWarn:    []string{"bounding: left out CAP_SYS_RESOURCE", "effective: left out CAP_SYS_RESOURCE", "permitted: left out CAP_SYS_RESOURCE"},
+	}, {
+		name:     "unknown runtime gets the table's names",
+		lists:    [5][]string{{capnames.AllCaps}, {}, {}, {}, {}},
+		bounding: restricted, features: &Features{Unknown: true, Reason: "no features command"},
+		want:     [5]capnames.Set{restricted},
+		wantWarn: []string{"bounding: left out CAP_SYS_RESOURCE"},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			kl := tt.kernelLast
+			if kl == 0 {
+				kl = last
+			}
+			env := HookEnv{Env: Env{KernelLast: kl, Bounding: tt.bounding}, Features: tt.features}
+			out, warnings, err := FilterConfig(hookSpec(t, tt.uid, tt.annotations, tt.lists), env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := hookGrantedSets(t, out, kl)
+			names := [5]string{"bounding", "effective", "inheritable", "permitted", "ambient"}
+			for i := range got {
+				if got[i] != tt.want[i] {
+					t.Errorf("%s grants %v, want %v", names[i], got[i].Strings(), tt.want[i].Strings())
+				}
+				if extra := got[i].Minus(tt.bounding); extra != 0 {
+					t.Errorf("%s grants %v outside the bounding set", names[i], extra.Strings())
+				}
+			}
+			if tt.wantEntries != nil {
+				var spec specs.Spec
+				_ = json.Unmarshal(out, &spec)
+				if b := spec.Process.Capabilities.Bounding; !slices.Equal(b, tt.wantEntries) {
+					t.Errorf("bounding entries %q, want %q", b, tt.wantEntries)
+				}
+			}
+			for _, w := range tt.wantWarn {
+				if !slices.ContainsFunc(warnings, func(s string) bool { return strings.Contains(s, w) }) {
+					t.Errorf("no warning contains %q; warnings:\n%s", w, strings.Join(warnings, "\n"))
+				}
+			}
+			if tt.wantWarn == nil && len(warnings) > 0 {
+				t.Errorf("unexpected warnings:\n%s", strings.Join(warnings, "\n"))
+			}
+		})
+	}
+}
+
+// TestFilterConfigKeepsOtherFields checks that the hook changes nothing but
+// process.capabilities.
+func TestFilterConfigKeepsOtherFields(t *testing.T) {
+	in := hookSpec(t, 0, map[string]string{CapabilitiesAnnotation: CapabilitiesAll, "other": "x"},
+		[5][]string{{"CAP_KILL"}, {"CAP_KILL"}, {}, {"CAP_KILL"}, {}})
+	env := HookEnv{Env: Env{KernelLast: capnames.CAP_CHECKPOINT_RESTORE, Bounding: capnames.UpTo(capnames.CAP_CHECKPOINT_RESTORE)}}
+	out, _, err := FilterConfig(in, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before, after specs.Spec
+	if err := json.Unmarshal(in, &before); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(out, &after); err != nil {
+		t.Fatal(err)
+	}
+	if reflect.DeepEqual(before.Process.Capabilities, after.Process.Capabilities) {
+		t.Fatal("capabilities were not widened")
+	}
+	before.Process.Capabilities, after.Process.Capabilities = nil, nil
+	if !reflect.DeepEqual(before, after) {
+		t.Errorf("fields other than process.capabilities changed:\nin:  %s\nout: %s", in, out)
+	}
+}
+
+func TestFilterConfigInvalid(t *testing.T) {
+	valid := `{"ociVersion":"1.3.0","process":{"user":{"uid":0,"gid":0},"cwd":"/","capabilities":{"bounding":["CAP_KILL"]}}}`
+	tests := []struct {
+		name, input, wantErr string
+	}{
+		{"empty", "", "not a JSON object"},
+		{"white space", " \n", "not a JSON object"},
+		{"not JSON", "capabilities: all", "not a JSON object"},
+		{"array", `[{"ociVersion":"1.3.0"}]`, "not a JSON object"},
+		{"null", "null", "not a JSON object"},
+		{"string", `"ALL_CAPS"`, "not a JSON object"},
+		{"truncated", valid[:len(valid)-3], "not a runtime spec"},
+		{"trailing garbage", valid + "x", "not a runtime spec"},
+		{"two objects", valid + valid, "not a runtime spec"},
+		{"empty object", "{}", "no ociVersion"},
+		{"other major version", `{"ociVersion":"2.0.0"}`, `ociVersion "2.0.0"`},
+		{"number entry", strings.Replace(valid, `["CAP_KILL"]`, `["CAP_KILL", 21]`, 1), "process.capabilities.bounding"},
+		{"null entry", strings.Replace(valid, `["CAP_KILL"]`, `["CAP_KILL", null]`, 1), "process.capabilities.bounding[1] is null, not a string"},
+		{"object entry", strings.Replace(valid, `["CAP_KILL"]`, `[{"cap":"CAP_KILL"}]`, 1), "process.capabilities.bounding"},
+		{"list is a string", strings.Replace(valid, `["CAP_KILL"]`, `"CAP_KILL"`, 1), "process.capabilities.bounding"},
+		{"capabilities is a list", strings.Replace(valid, `{"bounding":["CAP_KILL"]}`, `["CAP_KILL"]`, 1), "process.capabilities"},
+		{"unknown annotation value", strings.Replace(valid, `"process"`, `"annotations":{"`+CapabilitiesAnnotation+`":"everything"},"process"`, 1),
+			`annotation ` + CapabilitiesAnnotation + `="everything"`},
+	}
+	env := HookEnv{Env: Env{KernelLast: capnames.CAP_CHECKPOINT_RESTORE, Bounding: capnames.UpTo(capnames.CAP_CHECKPOINT_RESTORE)}}
+	if _, _, err := FilterConfig([]byte(valid), env); err != nil {
+		t.Fatalf("the valid base input fails: %v", err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, warnings, err := FilterConfig([]byte(tt.input), env)
+			if !errors.Is(err, ErrHookInput) {
+				t.Fatalf("error %v, want one wrapping ErrHookInput", err)
+			}
+			if !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("error %q does not say %q", err, tt.wantErr)
+			}
+			if out != nil || warnings != nil {
+				t.Errorf("output %q and warnings %q with an error", out, warnings)
+			}
+		})
+	}
+}
+
+func TestRunHook(t *testing.T) {
+	good := hookSpec(t, 0, nil, [5][]string{{capnames.AllCaps, "CAP_NOPE"}, {}, {}, {}, {}})
+	tests := []struct {
+		name       string
+		input      []byte
+		opts       HookOptions
+		wantErr    string
+		wantStderr string
+	}{
+		{name: "too large", input: good, opts: HookOptions{Runtime: "/nonexistent/runtime", MaxInput: int64(len(good) - 1)},
+			wantErr: "larger than"},
+		{name: "not a spec", input: []byte("{}"), opts: HookOptions{Runtime: "/nonexistent/runtime"}, wantErr: "no ociVersion"},
+		{name: "missing runtime degrades to names", input: good, opts: HookOptions{Runtime: "/nonexistent/runtime", MaxInput: int64(len(good))},
+			wantStderr: "/nonexistent/runtime"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := RunHook(context.Background(), bytes.NewReader(tt.input), &stdout, &stderr, tt.opts)
+			if tt.wantErr != "" {
+				if !errors.Is(err, ErrHookInput) || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want ErrHookInput saying %q", err, tt.wantErr)
+				}
+				if stdout.Len() > 0 {
+					t.Errorf("stdout %q on error", stdout.Bytes())
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(stderr.String(), tt.wantStderr) || !strings.Contains(stderr.String(), `dropped entry "CAP_NOPE"`) {
+				t.Errorf("stderr %q lacks %q or the dropped entry", stderr.String(), tt.wantStderr)
+			}
+			host, err := HostEnv()
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := capnames.UpTo(host.KernelLast).Intersect(host.Bounding).Intersect(capnames.Default().Set())
+			if got := hookGrantedSets(t, stdout.Bytes(), host.KernelLast)[0]; got != want {
+				t.Errorf("bounding grants %v, want kernel ∩ bounding set ∩ table = %v", got.Strings(), want.Strings())
+			}
+		})
+	}
+}
+
+func TestWidenRequested(t *testing.T) {
+	tests := []struct {
+		annotations map[string]string
+		want        bool
+		wantErr     bool
+	}{
+		{nil, false, false},
+		{map[string]string{CapabilitiesAnnotation: CapabilitiesAll}, true, false},
+		{map[string]string{CapabilitiesAnnotation: "ALL"}, false, true},
+		{map[string]string{CapabilitiesAnnotation: ""}, false, true},
+		{map[string]string{PodmanPrivilegedAnnotation: PodmanTrue}, true, false},
+		{map[string]string{PodmanPrivilegedAnnotation: "FALSE"}, false, false},
+		{map[string]string{PodmanPrivilegedAnnotation: "true"}, false, false},
+		{map[string]string{PodmanPrivilegedAnnotation: "FALSE", CapabilitiesAnnotation: CapabilitiesAll}, true, false},
+	}
+	for _, tt := range tests {
+		got, err := WidenRequested(tt.annotations)
+		if got != tt.want || (err != nil) != tt.wantErr {
+			t.Errorf("WidenRequested(%v) = %v, %v; want %v, error %v", tt.annotations, got, err, tt.want, tt.wantErr)
+		}
+		if err != nil && !errors.Is(err, ErrHookInput) {
+			t.Errorf("WidenRequested(%v) error %v does not wrap ErrHookInput", tt.annotations, err)
+		}
+	}
+}
