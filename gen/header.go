@@ -256,6 +256,7 @@ type parser struct {
 	cond     []arm // open conditional arms, innermost last
 	groups   int
 	warnings []string
+	resolved map[*define]*define // memo of resolve
 }
 
 func (p *parser) errorf(line int, format string, args ...any) error {
@@ -396,16 +397,37 @@ const maxAliasDepth = 16
 // returns nil, nil when d is not an alias of a capability: it names a macro
 // that is not one (CAP_INIT_INH_SET CAP_EMPTY_SET), or it names different
 // capabilities in different arms of a conditional (reported as a warning).
+// Results are memoised, so that aliases redefined in many arms cost no more
+// than a pass over their definitions.
 func (p *parser) resolve(d *define, depth int) (*define, error) {
+	if c, ok := p.resolved[d]; ok {
+		return c, nil
+	}
 	if depth > maxAliasDepth {
 		return nil, p.errorf(d.line, "%s: alias chain longer than %d (a cycle?)", d.name, maxAliasDepth)
 	}
+	var found *define
 	switch d.kind {
 	case defNumber:
-		return d, nil
-	case defOther:
-		return nil, nil
+		found = d
+		if d.name == lastCapName {
+			found = p.byValue[d.value] // nil is reported by last
+		}
+	case defAlias:
+		var err error
+		if found, err = p.resolveAlias(d, depth); err != nil {
+			return nil, err
+		}
 	}
+	if p.resolved == nil {
+		p.resolved = make(map[*define]*define)
+	}
+	p.resolved[d] = found
+	return found, nil
+}
+
+// resolveAlias resolves every definition of the alias d.
+func (p *parser) resolveAlias(d *define, depth int) (*define, error) {
 	var found *define
 	for i, alt := range append([]*define{d}, d.alts...) {
 		t := p.defs[alt.target]
@@ -417,7 +439,7 @@ func (p *parser) resolve(d *define, depth int) (*define, error) {
 			return nil, err
 		}
 		if c == nil || (i > 0 && c != found) {
-			if len(d.alts) > 0 && depth == 0 {
+			if len(d.alts) > 0 {
 				p.warnf("%s names different capabilities under different preprocessor conditions (lines %d and %d); not recorded as an alias",
 					d.name, d.line, d.alts[0].line)
 			}

@@ -3,6 +3,7 @@ package gen
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -105,6 +106,13 @@ static inline kernel_cap_t cap_combine(kernel_cap_t a, kernel_cap_t b)
 			"capabilities 3..39 are not defined",
 			"capabilities 41..60 are not defined",
 		},
+	}, {
+		name:     "alias of a numeric CAP_LAST_CAP",
+		src:      "#define CAP_A 0\n#define CAP_B 1\n#define CAP_LAST_CAP 1\n#define CAP_X CAP_LAST_CAP\n",
+		want:     caps("CAP_A", 0, 1, "CAP_B", 1, 2),
+		last:     1,
+		aliases:  map[string]string{"CAP_LAST_CAP": "CAP_B", "CAP_X": "CAP_B"},
+		warnings: []string{},
 	}, {
 		name:     "the same definition twice",
 		src:      "#define CAP_A 0\n#define CAP_B 1\n#define CAP_A 0\n",
@@ -215,6 +223,39 @@ func TestParseHeaderBad(t *testing.T) {
 				t.Errorf("got  %s\nwant %s", got, want)
 			}
 		})
+	}
+}
+
+// TestParseHeaderAliasArms resolves aliases that are each defined in four
+// arms of a conditional, all arms naming one capability in the end, 14
+// levels deep. Without memoised resolution this takes 4^14 steps and the
+// test times out.
+func TestParseHeaderAliasArms(t *testing.T) {
+	const arms, levels = 4, 14
+	var b strings.Builder
+	b.WriteString("#define CAP_A 0\n")
+	for j := range arms {
+		fmt.Fprintf(&b, "#define CAP_L%d_%d CAP_A\n", levels, j)
+	}
+	for i := levels - 1; i >= 0; i-- {
+		for j := range arms {
+			b.WriteString("#if X == 0\n")
+			for k := range arms {
+				if k > 0 {
+					fmt.Fprintf(&b, "#elif X == %d\n", k)
+				}
+				fmt.Fprintf(&b, "#define CAP_L%d_%d CAP_L%d_%d\n", i, j, i+1, k)
+			}
+			b.WriteString("#endif\n")
+		}
+	}
+	h, err := ParseHeader("x.h", []byte(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h.Aliases) != arms*(levels+1) || h.Aliases["CAP_L0_0"] != "CAP_A" || len(h.Warnings) != 1 {
+		t.Errorf("got %d aliases, CAP_L0_0 = %q, warnings %q; want %d, CAP_A and only the CAP_LAST_CAP warning",
+			len(h.Aliases), h.Aliases["CAP_L0_0"], h.Warnings, arms*(levels+1))
 	}
 }
 
