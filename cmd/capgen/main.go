@@ -43,6 +43,7 @@ var subcommands = []func() *cobra.Command{
 	newGenerateCommand,
 	newParseCommand,
 	newVerifyCommand,
+	newResolveCommand,
 }
 
 func newRootCommand() *cobra.Command {

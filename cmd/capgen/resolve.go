@@ -1,0 +1,221 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/capgen-dev/capgen/plugin"
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/spf13/cobra"
+	"go.podman.io/common/pkg/config"
+)
+
+// fallbackRuntime is the runtime resolve asks about when containers.conf
+// names none.
+const fallbackRuntime = "runc"
+
+type resolveOptions struct {
+	runtime    string
+	policy     string
+	adds       []string
+	drops      []string
+	privileged bool
+	user       string
+	imageLabel string
+	asJSON     bool
+}
+
+// probeFunc learns what a runtime accepts: plugin.Probe, or in tests a
+// Prober with its own cache directory.
+type probeFunc func(ctx context.Context, runtime string) (*plugin.Features, error)
+
+func newResolveCommand() *cobra.Command { return newResolveCommandWith(plugin.Probe) }
+
+func newResolveCommandWith(probe probeFunc) *cobra.Command {
+	var o resolveOptions
+	cmd := &cobra.Command{
+		Use:   "resolve",
+		Short: "Print the process.capabilities an engine would hand to a runtime",
+		Long: `Resolve computes a container's process.capabilities as Podman does
+(containers.conf default_capabilities, --cap-add, --cap-drop, --privileged,
+--user, the image's io.containers.capabilities label) for this kernel and
+this process's bounding set, writes them in the form the runtime takes
+(--policy auto, names, numeric or all-caps), and prints the five lists and a
+report of every requested capability left out and why.
+
+--runtime is a runtime name from containers.conf (engine.runtimes) or a
+path; it defaults to containers.conf's engine.runtime, as Podman's does, or
+"runc" when that is empty.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runResolve(cmd, &o, probe)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.runtime, "runtime", "", "OCI runtime name or path (default: containers.conf engine.runtime, else runc)")
+	f.StringVar(&o.policy, "policy", plugin.Auto.String(), "entry form: auto, names, numeric or all-caps")
+	f.StringSliceVar(&o.adds, "cap-add", nil, `capabilities to add, or "all"`)
+	f.StringSliceVar(&o.drops, "cap-drop", nil, `capabilities to drop, or "all"`)
+	f.BoolVar(&o.privileged, "privileged", false, "every capability of the bounding set")
+	f.StringVar(&o.user, "user", "", "user (name, uid or user:group) the container runs as")
+	f.StringVar(&o.imageLabel, "image-label", "", "value of the image's io.containers.capabilities label")
+	f.BoolVar(&o.asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+// resolved is what resolve prints with --json.
+type resolved struct {
+	Capabilities resolvedLists  `json:"capabilities"`
+	Report       *plugin.Report `json:"report"`
+}
+
+// resolvedLists are the five lists, all of them present even when empty.
+type resolvedLists struct {
+	Bounding    []string `json:"bounding"`
+	Effective   []string `json:"effective"`
+	Inheritable []string `json:"inheritable"`
+	Permitted   []string `json:"permitted"`
+	Ambient     []string `json:"ambient"`
+}
+
+func runResolve(cmd *cobra.Command, o *resolveOptions, probe probeFunc) error {
+	policy, err := plugin.ParsePolicy(o.policy)
+	if err != nil {
+		return fmt.Errorf("--policy: %w", err)
+	}
+	conf, err := config.Default()
+	if err != nil {
+		return fmt.Errorf("reading containers.conf: %w", err)
+	}
+	runtime := o.runtime
+	if runtime == "" {
+		runtime = cmp.Or(conf.Engine.OCIRuntime, fallbackRuntime)
+	}
+	features, err := probe(cmd.Context(), runtime)
+	if err != nil {
+		return fmt.Errorf("--runtime: %w", err)
+	}
+	req := plugin.Request{
+		Privileged: o.privileged,
+		Defaults:   conf.Containers.DefaultCapabilities.Get(),
+		Adds:       o.adds,
+		Drops:      o.drops,
+		User:       o.user,
+		Policy:     policy,
+		Runtime:    features,
+	}
+	if cmd.Flags().Changed("image-label") {
+		req.ImageLabel = &o.imageLabel
+	}
+	spec := &specs.Spec{}
+	report, err := plugin.Apply(spec, req)
+	if err != nil {
+		return err
+	}
+	c := spec.Process.Capabilities
+	out := resolved{
+		Capabilities: resolvedLists{c.Bounding, c.Effective, c.Inheritable, c.Permitted, c.Ambient},
+		Report:       report,
+	}
+	if o.asJSON {
+		return printJSON(cmd.OutOrStdout(), out)
+	}
+	return printResolved(cmd.OutOrStdout(), out, features)
+}
+
+// wrapWidth is where printResolved wraps lists of entries.
+const wrapWidth = 100
+
+func printResolved(w io.Writer, out resolved, features *plugin.Features) error {
+	r := out.Report
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "runtime\t%s\n", runtimeLine(features))
+	fmt.Fprintf(tw, "policy\t%s\n", r.Policy)
+	all := ""
+	if r.All {
+		all = ` ("all")`
+	}
+	fmt.Fprintf(tw, "requested\t%d%s\n", r.Requested.Len(), all)
+	fmt.Fprintf(tw, "granted\t%d\n", r.Granted.Len())
+	fmt.Fprintln(tw)
+	c := out.Capabilities
+	for _, l := range []struct {
+		name    string
+		entries []string
+	}{
+		{"bounding", c.Bounding}, {"effective", c.Effective}, {"inheritable", c.Inheritable},
+		{"permitted", c.Permitted}, {"ambient", c.Ambient},
+	} {
+		lines := wrap(l.entries, wrapWidth)
+		fmt.Fprintf(tw, "%s\t%d\t%s\n", l.name, len(l.entries), lines[0])
+		for _, line := range lines[1:] {
+			fmt.Fprintf(tw, "\t\t%s\n", line)
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(r.Omitted) > 0 {
+		fmt.Fprintln(w, "\nleft out:")
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		for _, om := range r.Omitted {
+			fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\n", om.Name, om.Cap, om.Reason, om.Text)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	if len(r.Warnings) > 0 {
+		fmt.Fprintln(w, "\nwarnings:")
+		for _, warning := range r.Warnings {
+			fmt.Fprintf(w, "  %s\n", warning)
+		}
+	}
+	return nil
+}
+
+// runtimeLine describes the runtime: "runc 1.1.5 (/usr/sbin/runc)", and
+// why its features are unknown when they are.
+func runtimeLine(f *plugin.Features) string {
+	s := cmp.Or(f.Version, f.Runtime)
+	if f.Version != "" && f.Runtime != "" {
+		s += " (" + f.Runtime + ")"
+	}
+	var takes []string
+	if f.Numerals {
+		takes = append(takes, "numerals")
+	}
+	if f.AllCaps {
+		takes = append(takes, "ALL_CAPS")
+	}
+	switch {
+	case f.Unknown:
+		s += "; features unknown: " + f.Reason
+	case len(takes) > 0:
+		s += "; takes " + strings.Join(takes, " and ")
+	}
+	return s
+}
+
+// wrap joins entries with spaces into lines of at most width bytes, one
+// entry per line at least; it returns one line, "-", for no entries.
+func wrap(entries []string, width int) []string {
+	if len(entries) == 0 {
+		return []string{"-"}
+	}
+	var lines []string
+	line := entries[0]
+	for _, e := range entries[1:] {
+		if len(line)+1+len(e) > width {
+			lines = append(lines, line)
+			line = e
+			continue
+		}
+		line += " " + e
+	}
+	return append(lines, line)
+}
