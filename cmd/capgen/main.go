@@ -44,6 +44,7 @@ var subcommands = []func() *cobra.Command{
 	newParseCommand,
 	newVerifyCommand,
 	newResolveCommand,
+	newHookCommand,
 }
 
 func newRootCommand() *cobra.Command {
