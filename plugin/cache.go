@@ -385,14 +385,17 @@ func (d *cacheDecoder) binary() binaryID {
 		d.err = errCorrupt
 		return binaryID{}
 	}
-	var n [5]uint64
-	for i, s := range fields {
-		var err error
-		if n[i], err = strconv.ParseUint(s, 10, 64); err != nil {
-			d.err = errCorrupt
-		}
+	var id binaryID
+	var errs [5]error
+	id.Dev, errs[0] = strconv.ParseUint(fields[0], 10, 64)
+	id.Ino, errs[1] = strconv.ParseUint(fields[1], 10, 64)
+	id.Size, errs[2] = strconv.ParseInt(fields[2], 10, 64)
+	id.Mtime, errs[3] = strconv.ParseInt(fields[3], 10, 64)
+	id.Ctime, errs[4] = strconv.ParseInt(fields[4], 10, 64)
+	if errors.Join(errs[:]...) != nil {
+		d.err = errCorrupt
 	}
-	return binaryID{Dev: n[0], Ino: n[1], Size: int64(n[2]), Mtime: int64(n[3]), Ctime: int64(n[4])}
+	return id
 }
 
 func (d *cacheDecoder) names() []string {

@@ -1,0 +1,190 @@
+package plugin
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestProbeMisbehavingRuntime runs fake runtimes that fail in every way
+// the probe must survive: each answer is Unknown with a reason naming the
+// failure, never an error, and is cached like any other answer.
+func TestProbeMisbehavingRuntime(t *testing.T) {
+	for _, tc := range []struct {
+		name, body string
+		want       Features
+		exact      bool // Reason must equal want.Reason, else start with it
+	}{{
+		name: "crash",
+		body: `kill -SEGV $$`,
+		want: Features{Reason: `"features" killed by signal SIGSEGV`}, exact: true,
+	}, {
+		name: "10 MiB of output",
+		body: `[ "$1" = features ] && head -c 10485760 /dev/zero | tr '\0' '['`,
+		want: Features{Reason: `"features" output exceeds 1 MiB`}, exact: true,
+	}, {
+		name: "invalid JSON",
+		body: `[ "$1" = features ] && echo '{"linux": {"capabilities": ["CAP_CHOWN",'`,
+		want: Features{Reason: `"features" printed invalid JSON: `},
+	}, {
+		name: "trailing garbage",
+		body: `[ "$1" = features ] && echo '{"linux": {"capabilities": []}} {}'`,
+		want: Features{Reason: `"features" printed invalid JSON: `},
+	}, {
+		name: "empty output",
+		body: `exit 0`,
+		want: Features{Reason: `"features" printed invalid JSON: `},
+	}, {
+		name: "no features command, crun's --version",
+		body: `[ "$1" = --version ] && printf 'crun version 1.8.1\ncommit: f8a0\nspec: 1.0.0\n+SYSTEMD +CAP +SECCOMP +YAJL\n' && exit 0
+echo "unknown command $1" >&2; exit 1`,
+		want:  Features{Reason: `"features" exited with status 1: unknown command features`, Numerals: true, Version: "crun 1.8.1"},
+		exact: true,
+	}, {
+		name: "no features command, runc's --version",
+		body: `[ "$1" = --version ] && printf 'runc version 1.0.0\nspec: 1.0.2\n' && exit 0
+echo "flag provided but not defined" >&2; exit 2`,
+		want:  Features{Reason: `"features" exited with status 2: flag provided but not defined`, Version: "runc 1.0.0"},
+		exact: true,
+	}, {
+		name: "no features command, --version crashes too",
+		body: `echo "Usage: runtime [OPTIONS]" >&2; [ "$1" = --version ] && kill -SEGV $$; exit 64`,
+		want: Features{Reason: `"features" exited with status 64: Usage: runtime [OPTIONS]`}, exact: true,
+	}, {
+		name: "terminal escapes in stderr",
+		body: `printf '\033[2J\033]0;pwned\007boom\n' >&2; exit 1`,
+		want: Features{Reason: `"features" exited with status 1: ?[2J?]0;pwned?boom`}, exact: true,
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newFakeRuntime(t, tc.body)
+			dir := t.TempDir()
+			got := mustProbe(t, &Prober{CacheDir: dir}, r.path)
+			if !got.Unknown || got.Names != nil || got.Runtime != r.path {
+				t.Fatalf("got %+v; want Unknown with no names for %s", got, r.path)
+			}
+			if tc.exact && got.Reason != tc.want.Reason || !strings.HasPrefix(got.Reason, tc.want.Reason) {
+				t.Errorf("reason %q; want %q", got.Reason, tc.want.Reason)
+			}
+			if got.Numerals != tc.want.Numerals || got.Version != tc.want.Version || got.AllCaps {
+				t.Errorf("numerals %t, version %q, all caps %t; want %t, %q, false", got.Numerals, got.Version, got.AllCaps, tc.want.Numerals, tc.want.Version)
+			}
+			// Cached, keyed on the binary: a fresh Prober runs nothing.
+			runs := r.runs(t, "features")
+			assertFeatures(t, mustProbe(t, &Prober{CacheDir: dir}, r.path), got)
+			if n := r.runs(t, "features"); n != runs {
+				t.Errorf("a cached Unknown answer ran the runtime again (%d runs, then %d)", runs, n)
+			}
+		})
+	}
+}
+
+// TestProbeHang runs a runtime that hangs with a child holding its stdout:
+// the probe returns Unknown within the timeout plus 100 ms (the bound is
+// the documented guarantee, not a performance goal), kills the whole
+// process group, does not try --version, and does not cache the timeout.
+func TestProbeHang(t *testing.T) {
+	const timeout = 500 * time.Millisecond
+	pidFile := filepath.Join(t.TempDir(), "child.pid")
+	r := newFakeRuntime(t, `sleep 60 &
+echo $! > '`+pidFile+`'
+sleep 60`)
+	dir := t.TempDir()
+	p := &Prober{CacheDir: dir, Timeout: timeout}
+	start := time.Now()
+	got := mustProbe(t, p, r.path)
+	elapsed := time.Since(start)
+	want := &Features{Runtime: r.path, Unknown: true, Reason: `"features" timed out after 500ms`}
+	assertFeatures(t, got, want)
+	if elapsed < timeout || elapsed > timeout+100*time.Millisecond {
+		t.Errorf("hanging runtime returned after %v; want between %v and %v", elapsed, timeout, timeout+100*time.Millisecond)
+	}
+	if n := r.runs(t, "--version"); n != 0 {
+		t.Errorf("ran --version %d times after a timeout", n)
+	}
+	assertProcessGone(t, pidFile)
+	// Not cached: a hang may be transient, so the next call tries again.
+	mustProbe(t, p, r.path)
+	mustProbe(t, &Prober{CacheDir: dir, Timeout: timeout}, r.path)
+	if n := r.runs(t, "features"); n != 3 {
+		t.Errorf("runtime ran %d times in three probes; a timeout must not be cached", n)
+	}
+	if files, _ := filepath.Glob(filepath.Join(dir, "*.cache")); len(files) != 0 {
+		t.Errorf("a timeout was written to the cache: %v", files)
+	}
+}
+
+// assertProcessGone checks that the process whose pid is in pidFile has
+// exited (or is a zombie waiting for a reaper that is not us).
+func assertProcessGone(t *testing.T, pidFile string) {
+	t.Helper()
+	data, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Second); ; time.Sleep(10 * time.Millisecond) {
+		stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		if err != nil || syscall.Kill(pid, 0) != nil {
+			return
+		}
+		// The state follows the parenthesised command name.
+		if _, after, _ := strings.Cut(string(stat), ") "); strings.HasPrefix(after, "Z") {
+			return
+		}
+		if time.Now().After(deadline) {
+			syscall.Kill(pid, syscall.SIGKILL)
+			t.Fatalf("the runtime's child %d survived the timeout: %s", pid, stat)
+		}
+	}
+}
+
+// TestProbeCancelledWhileRunning cancels the caller's context while the
+// runtime hangs: that is the caller's error, not an Unknown runtime.
+func TestProbeCancelledWhileRunning(t *testing.T) {
+	r := newFakeRuntime(t, `sleep 60`)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	f, err := (&Prober{CacheDir: t.TempDir()}).Probe(ctx, r.path)
+	if err == nil || ctx.Err() == nil || f != nil {
+		t.Fatalf("Probe = %+v, %v; want the context's error", f, err)
+	}
+	if elapsed := time.Since(start); elapsed > time.Second {
+		t.Errorf("cancellation took %v", elapsed)
+	}
+}
+
+// TestProbeReplacedWhileRunning replaces the runtime while its features
+// command runs: the answer is returned but not cached, since it may be the
+// old binary's.
+func TestProbeReplacedWhileRunning(t *testing.T) {
+	r := newFakeRuntime(t, "")
+	next := featuresBody(t, runcLikeFeatures, "")
+	r.write(t, `if [ "$1" = features ]; then
+cp "$0.next" "$0.tmp" && mv "$0.tmp" "$0"
+echo '{"linux":{"capabilities":["CAP_OLD"]}}'
+fi`)
+	script := "#!/bin/sh\necho \"$1\" >> '" + r.counter + "'\n" + next + "\n"
+	if err := os.WriteFile(r.path+".next", []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	p := &Prober{CacheDir: dir}
+	first := mustProbe(t, p, r.path)
+	if first.Unknown || first.Names[0] != "CAP_OLD" {
+		t.Fatalf("first probe %+v; want the old binary's answer", first)
+	}
+	assertFeatures(t, mustProbe(t, p, r.path), runcLike(r.path))
+	assertFeatures(t, mustProbe(t, &Prober{CacheDir: dir}, r.path), runcLike(r.path))
+	if n := r.runs(t, "features"); n != 2 {
+		t.Errorf("runtime ran %d times; want 2 (the old answer is not cached, the new one is)", n)
+	}
+}
