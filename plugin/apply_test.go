@@ -73,6 +73,11 @@ func TestApply(t *testing.T) {
 			req:      Request{Adds: []string{"all"}, Runtime: rtCrun, Env: envOldTable},
 			bounding: all40, effective: all40, policy: Numeric,
 			entries: append(namesUpTo(37), "38", "39", "40")},
+		{name: "kernel newer than the table, crun 1.8.1 without features",
+			req:      Request{Adds: []string{"all"}, Runtime: rtCrun181, Env: envOldTable.withBounding(envHost.Bounding)},
+			bounding: all40.Minus(sysRes), effective: all40.Minus(sysRes), policy: Numeric,
+			omitted: []string{"24:not-in-bounding-set"},
+			entries: append(slices.Delete(namesUpTo(37), 24, 25), "38", "39", "40")},
 		{name: "runtime older than the kernel",
 			req:      Request{Adds: []string{"all"}, Runtime: rtRuncPre58, Env: envHost},
 			bounding: all40.Minus(sysRes).Minus(newCaps), effective: all40.Minus(sysRes).Minus(newCaps), policy: Names,
@@ -408,7 +413,7 @@ func TestApplyHost(t *testing.T) {
 func TestApplyInvariants(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	tables := []*capnames.Table{capnames.Default(), capnames.Default().UpTo(37)}
-	runtimes := []*Features{nil, rtRunc, rtRuncPre58, rtCrun, rtCrunPre58, rtAllCaps, rtUnknown, rtCrunAllCaps}
+	runtimes := []*Features{nil, rtRunc, rtRuncPre58, rtCrun, rtCrunPre58, rtAllCaps, rtUnknown, rtCrunAllCaps, rtCrun181}
 	users := []string{"", "root", "0", "0:0", "1000", "nobody:nogroup", "root:wheel"}
 	entry := func(last capnames.Cap) string {
 		c := capnames.Cap(rng.IntN(int(last) + 1))

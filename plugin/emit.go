@@ -346,8 +346,10 @@ func (e *emission) tableName() string {
 
 func (e *emission) nameList(s capnames.Set) string { return namesIn(e.table, s) }
 
-// takesNumerals reports whether the runtime is known to take numerals.
-func (f *Features) takesNumerals() bool { return f != nil && !f.Unknown && f.Numerals }
+// takesNumerals reports whether the runtime is known to take numerals. That
+// holds even when its names are unknown: crun 1.8.1 has no features
+// command, but its --version says it maps entries with libcap.
+func (f *Features) takesNumerals() bool { return f != nil && f.Numerals }
 
 // displayName names the runtime in texts: "runtime crun 1.8.1".
 func (f *Features) displayName() string {

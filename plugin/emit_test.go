@@ -45,6 +45,7 @@ var (
 	rtCrunPre58   = &Features{Version: "crun 0.14", Names: namesUpTo(37), Numerals: true}
 	rtAllCaps     = &Features{Version: "future 2.0", Names: append(namesUpTo(40), capnames.AllCaps), AllCaps: true}
 	rtUnknown     = &Features{Runtime: "/usr/bin/crun", Unknown: true, Reason: "unknown command features"}
+	rtCrun181     = &Features{Runtime: "/usr/bin/crun", Version: "crun 1.8.1", Unknown: true, Reason: "unknown command features", Numerals: true}
 	rtCrunAllCaps = &Features{Version: "crun 9", Names: append(namesUpTo(37), capnames.AllCaps), AllCaps: true, Numerals: true}
 )
 
@@ -106,6 +107,9 @@ func TestEmit(t *testing.T) {
 		{name: "table older than kernel, unknown runtime",
 			requested: capnames.SetOf(1, 39), env: envOldTable, rt: rtUnknown, policy: Auto,
 			wantGrant: capnames.SetOf(1), wantPol: Names, wantOmit: []string{"39:unnamed"}},
+		{name: "table older than kernel, crun without features",
+			requested: all40, all: true, env: envOldTable, rt: rtCrun181, policy: Auto,
+			want: append(namesUpTo(37), "38", "39", "40"), wantGrant: all40, wantPol: Numeric},
 		{name: "kernel older than table",
 			requested: capnames.SetOf(2, 38, 40), env: envOldKernel, rt: rtRunc, policy: Names,
 			wantGrant: capnames.SetOf(2), wantPol: Names,
@@ -313,7 +317,7 @@ func checkEmission(t *testing.T, requested capnames.Set, env Env, rt *Features, 
 func TestEmitInvariants(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	tables := []*capnames.Table{capnames.Default(), capnames.Default().UpTo(37), capnames.Default().UpTo(30)}
-	runtimes := []*Features{nil, rtRunc, rtRuncPre58, rtCrun, rtCrunPre58, rtAllCaps, rtUnknown, rtCrunAllCaps,
+	runtimes := []*Features{nil, rtRunc, rtRuncPre58, rtCrun, rtCrunPre58, rtAllCaps, rtUnknown, rtCrunAllCaps, rtCrun181,
 		{Names: []string{"CAP_CHOWN", "cap_kill"}}}
 	const n = 20000
 	for i := range n {
