@@ -185,6 +185,9 @@ func runtimeLine(f *plugin.Features) string {
 	if f.Version != "" && f.Runtime != "" {
 		s += " (" + f.Runtime + ")"
 	}
+	if f.Unknown {
+		s += "; features unknown: " + f.Reason
+	}
 	var takes []string
 	if f.Numerals {
 		takes = append(takes, "numerals")
@@ -192,10 +195,7 @@ func runtimeLine(f *plugin.Features) string {
 	if f.AllCaps {
 		takes = append(takes, "ALL_CAPS")
 	}
-	switch {
-	case f.Unknown:
-		s += "; features unknown: " + f.Reason
-	case len(takes) > 0:
+	if len(takes) > 0 {
 		s += "; takes " + strings.Join(takes, " and ")
 	}
 	return s
