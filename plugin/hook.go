@@ -92,16 +92,11 @@ func RunHook(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, opt
 	if err != nil {
 		return err
 	}
-	more, err := RewriteCapabilities(spec, env)
+	out, more, err := rewriteConfig(spec, env)
 	if err != nil {
 		return err
 	}
-	warnings = append(warnings, more...)
-	out, err := encodeConfig(spec)
-	if err != nil {
-		return err
-	}
-	for _, w := range warnings {
+	for _, w := range append(warnings, more...) {
 		fmt.Fprintln(stderr, "capgen hook: warning:", w)
 	}
 	_, err = stdout.Write(out)
@@ -117,15 +112,20 @@ func FilterConfig(data []byte, env HookEnv) ([]byte, []string, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	return rewriteConfig(spec, env)
+}
+
+// rewriteConfig rewrites spec's capabilities and encodes it.
+func rewriteConfig(spec *specs.Spec, env HookEnv) ([]byte, []string, error) {
 	warnings, err := RewriteCapabilities(spec, env)
 	if err != nil {
 		return nil, nil, err
 	}
-	out, err := encodeConfig(spec)
+	out, err := json.Marshal(spec)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("encoding the rewritten config.json: %w", err)
 	}
-	return out, warnings, nil
+	return append(out, '\n'), warnings, nil
 }
 
 func readLimited(r io.Reader, limit int64) ([]byte, error) {
@@ -205,14 +205,6 @@ func checkCapabilityEntries(data []byte) error {
 		}
 	}
 	return nil
-}
-
-func encodeConfig(spec *specs.Spec) ([]byte, error) {
-	out, err := json.Marshal(spec)
-	if err != nil {
-		return nil, fmt.Errorf("encoding the rewritten config.json: %w", err)
-	}
-	return append(out, '\n'), nil
 }
 
 // WidenRequested reports whether the spec's annotations ask for every
