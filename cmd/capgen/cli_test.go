@@ -12,6 +12,7 @@ import (
 
 	"github.com/capgen-dev/capgen/capnames"
 	"github.com/capgen-dev/capgen/gen"
+	"github.com/capgen-dev/capgen/plugin"
 )
 
 // runCapgen runs the command in-process with args and returns its output.
@@ -243,3 +244,56 @@ func main() {
 	fmt.Println(int(vendorcaps.CAP_SYS_CONTROL), vendorcaps.Last == vendorcaps.CAP_BLOCK_ADMIN)
 }
 `
+
+func TestList(t *testing.T) {
+	out, err := runCapgen(t, "list", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []listRow
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatal(err)
+	}
+	last, err := capnames.KernelLast()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bounding, _ := capnames.Bounding()
+	if want := int(max(last, capnames.Last)) + 1; len(rows) != want {
+		t.Fatalf("%d rows, want %d", len(rows), want)
+	}
+	for i, r := range rows {
+		c := capnames.Cap(i)
+		if r.Value != c || r.Name != c.String() || r.Since != c.Since() || r.Kernel != (c <= last) || r.Bounding != bounding.Has(c) {
+			t.Errorf("row %d = %+v", i, r)
+		}
+	}
+	text, err := runCapgen(t, "list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(text), "\n")
+	if len(lines) != len(rows)+1 || !strings.HasPrefix(lines[0], "NUM  NAME") {
+		t.Errorf("text output has %d lines, header %q", len(lines), lines[0])
+	}
+}
+
+func TestAddRuntimeColumn(t *testing.T) {
+	rows := []listRow{{Value: 0, Name: "CAP_CHOWN"}, {Value: 38, Name: "CAP_PERFMON"}, {Value: 41, Name: "41"}}
+	for _, tc := range []struct {
+		features plugin.Features
+		want     []string
+	}{
+		{plugin.Features{Names: []string{"CAP_CHOWN"}}, []string{"name", "no", "no"}},
+		{plugin.Features{Names: []string{"CAP_CHOWN"}, Numerals: true}, []string{"name", "numeral", "numeral"}},
+		{plugin.Features{Unknown: true, Numerals: true}, []string{"assumed", "assumed", "numeral"}},
+		{plugin.Features{Unknown: true}, []string{"assumed", "assumed", "no"}},
+	} {
+		addRuntimeColumn(rows, &tc.features)
+		for i, r := range rows {
+			if r.Runtime != tc.want[i] {
+				t.Errorf("%+v: %s is %q, want %q", tc.features, r.Name, r.Runtime, tc.want[i])
+			}
+		}
+	}
+}

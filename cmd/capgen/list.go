@@ -6,6 +6,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/capgen-dev/capgen/capnames"
+	"github.com/capgen-dev/capgen/plugin"
 	"github.com/spf13/cobra"
 )
 
@@ -16,21 +17,35 @@ type listRow struct {
 	Since    string       `json:"since"`
 	Kernel   bool         `json:"kernel"`   // the running kernel has it
 	Bounding bool         `json:"bounding"` // in this process's bounding set
+	// Runtime says how the runtime given with --runtime takes the
+	// capability: "name", "assumed" (by name, but the runtime does not
+	// list its names), "numeral" or "no".
+	Runtime string `json:"runtime,omitempty"`
 }
 
 func newListCommand() *cobra.Command {
 	var asJSON bool
+	var runtime string
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the capabilities of the table and of the running kernel",
 		Long: `List prints every capability the table names or the running kernel has: its
 number, name, the kernel release that added it, whether this kernel has it,
-and whether it is in this process's bounding set.`,
+and whether it is in this process's bounding set. With --runtime it adds a
+column saying whether that OCI runtime takes the capability by name, only as
+a numeral, or not at all.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			rows, err := listRows(capnames.Default())
 			if err != nil {
 				return err
+			}
+			if runtime != "" {
+				f, err := plugin.Probe(cmd.Context(), runtime)
+				if err != nil {
+					return err
+				}
+				addRuntimeColumn(rows, f)
 			}
 			if asJSON {
 				return printJSON(cmd.OutOrStdout(), rows)
@@ -39,6 +54,7 @@ and whether it is in this process's bounding set.`,
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().StringVar(&runtime, "runtime", "", "OCI runtime name (from containers.conf) or path to add a column for")
 	return cmd
 }
 
@@ -65,11 +81,37 @@ func listRows(table *capnames.Table) ([]listRow, error) {
 	return rows, nil
 }
 
+// addRuntimeColumn fills in how the runtime f describes takes each row's
+// capability.
+func addRuntimeColumn(rows []listRow, f *plugin.Features) {
+	for i, r := range rows {
+		switch {
+		case r.Value.Known() && f.Unknown:
+			rows[i].Runtime = "assumed"
+		case r.Value.Known() && f.Recognises(r.Name):
+			rows[i].Runtime = "name"
+		case f.Numerals:
+			rows[i].Runtime = "numeral"
+		default:
+			rows[i].Runtime = "no"
+		}
+	}
+}
+
 func printList(w io.Writer, rows []listRow) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NUM\tNAME\tSINCE\tKERNEL\tBOUNDING")
+	withRuntime := len(rows) > 0 && rows[0].Runtime != ""
+	header := "NUM\tNAME\tSINCE\tKERNEL\tBOUNDING"
+	if withRuntime {
+		header += "\tRUNTIME"
+	}
+	fmt.Fprintln(tw, header)
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", r.Value, r.Name, orDash(r.Since), yesNo(r.Kernel), yesNo(r.Bounding))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s", r.Value, r.Name, orDash(r.Since), yesNo(r.Kernel), yesNo(r.Bounding))
+		if withRuntime {
+			fmt.Fprintf(tw, "\t%s", r.Runtime)
+		}
+		fmt.Fprintln(tw)
 	}
 	return tw.Flush()
 }
