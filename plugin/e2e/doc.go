@@ -1,0 +1,15 @@
+// Package e2e holds capgen's end-to-end tests: they build OCI bundles with a
+// busybox-static root file system, fill process.capabilities with
+// [github.com/capgen-dev/capgen/plugin.Apply] (or the capgen precreate hook),
+// run the containers with the real runc and crun, and compare the
+// capability sets the container's /proc/self/status shows with the sets the
+// plugin said it grants, carried through the kernel's execve rules.
+//
+// The package has no code outside its tests. Run them as root:
+//
+//	go test ./plugin/e2e/ -run E2E -v
+//
+// They skip, saying why, when not run as root or when runc, crun or a static
+// busybox are missing; with CAPGEN_REQUIRE_E2E=1 (set by .ci/run) they fail
+// instead.
+package e2e

@@ -1,0 +1,97 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os/exec"
+	"path/filepath"
+	goruntime "runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/capgen-dev/capgen/capnames"
+	"github.com/capgen-dev/capgen/plugin"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// buildCapgen builds the capgen command into a temporary directory and
+// returns its path.
+func buildCapgen(t *testing.T) string {
+	t.Helper()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		goTool = filepath.Join(goruntime.GOROOT(), "bin", "go")
+	}
+	bin := filepath.Join(t.TempDir(), "capgen")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, goTool, "build", "-o", bin, "github.com/capgen-dev/capgen/cmd/capgen").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build capgen: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// runHook runs `capgen hook --runtime r` on config and returns its stdout
+// and stderr, failing t when it does not succeed.
+func runHook(t *testing.T, capgen string, r ociRuntime, config []byte) (stdout []byte, stderr string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	cmd := exec.CommandContext(ctx, capgen, "hook", "--runtime", r.path)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(config), &out, &errOut
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("capgen hook --runtime %s: %v\nstderr:\n%s", r.path, err, errOut.String())
+	}
+	return out.Bytes(), errOut.String()
+}
+
+// A config holding ALL_CAPS, as an engine that knows nothing of the runtime
+// would write it for --cap-add=all, goes through the precreate hook and
+// then runs with every capability of the kernel in the bounding set.
+func TestE2EHook(t *testing.T) {
+	h, rts := setup(t)
+	capgen := buildCapgen(t)
+	spec := baseSpec(root)
+	all := []string{capnames.AllCaps}
+	spec.Process.Capabilities = &specs.LinuxCapabilities{Bounding: all, Effective: all, Permitted: all}
+	config := marshalSpec(t, spec)
+	full := h.kernel.Intersect(h.parent.Bounding)
+	wantSpec := plugin.Sets{Bounding: full, Effective: full, Permitted: full}
+	for _, r := range rts {
+		t.Run(r.name, func(t *testing.T) {
+			out, stderr := runHook(t, capgen, r, config)
+			t.Logf("capgen hook stderr:\n%s", stderr)
+			var rewritten specs.Spec
+			if err := json.Unmarshal(out, &rewritten); err != nil {
+				t.Fatalf("capgen hook output is not a spec: %v\n%s", err, out)
+			}
+			if rewritten.Process == nil {
+				t.Fatalf("capgen hook output has no process: %s", out)
+			}
+			applied, dropped := r.specSets(rewritten.Process.Capabilities, h.last)
+			if dropped != "" {
+				t.Errorf("capgen hook wrote entries %s drops:%s", r.name, dropped)
+			}
+			if d := diffSets(applied, wantSpec); d != "" {
+				t.Errorf("capgen hook's entries grant other sets than kernel ∩ bounding set:%s", d)
+			}
+			for _, c := range h.kernel.Minus(h.parent.Bounding).Caps() {
+				if !strings.Contains(stderr, "left out "+c.String()) {
+					t.Errorf("capgen hook stderr does not say it left out %s", c)
+				}
+			}
+			got := runConfig(t, r, out)
+			want := afterExec(wantSpec, h.parent, 0, rewritten.Process.NoNewPrivileges)
+			if d := diffSets(got, want); d != "" {
+				t.Errorf("%s: the container's sets are not kernel ∩ bounding set:%s", r.name, d)
+			}
+			if got.Bounding != full || got.Effective != full {
+				t.Errorf("container: CapBnd %s, CapEff %s; want %s", got.Bounding.Bitmap(), got.Effective.Bitmap(), full.Bitmap())
+			}
+		})
+	}
+}
