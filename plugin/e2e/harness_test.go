@@ -213,6 +213,11 @@ func (r ociRuntime) run(t *testing.T, bundle string) string {
 	if stderr.Len() > 0 {
 		t.Logf("%s run: stderr: %s", r.name, strings.TrimSpace(stderr.String()))
 	}
+	// runc warns about the entries it drops; crun drops them silently,
+	// which reads (kernel_test.go) accounts for.
+	if strings.Contains(stderr.String(), "ignoring unknown or unavailable capabilities") {
+		t.Errorf("%s dropped capability entries: %s", r.name, strings.TrimSpace(stderr.String()))
+	}
 	return stdout.String()
 }
 

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"testing"
 
 	"github.com/capgen-dev/capgen/capnames"
 	"github.com/capgen-dev/capgen/plugin"
@@ -104,6 +105,11 @@ func (r ociRuntime) specSets(caps *specs.LinuxCapabilities, last capnames.Cap) (
 // With no_new_privileges a permitted set that would gain capabilities is
 // cut back to what the process had. The ambient set survives execve of an
 // unprivileged file; inheritable and bounding are unchanged.
+//
+// The kernel does not narrow a spec outside those limits: capset fails and
+// the container does not start (an inheritable capability outside the
+// bounding list makes runc fail with "unable to apply caps"), so
+// [checkKernelLimits] checks them before a container runs.
 func afterExec(spec, parent plugin.Sets, uid uint32, noNewPrivs bool) plugin.Sets {
 	bounding := spec.Bounding.Intersect(parent.Bounding)
 	permitted := spec.Permitted.Intersect(parent.Permitted)
@@ -126,4 +132,81 @@ func afterExec(spec, parent plugin.Sets, uid uint32, noNewPrivs bool) plugin.Set
 		out.Effective = out.Permitted
 	}
 	return out
+}
+
+// The model above is what the other tests' expectations rest on: check it
+// against the kernel with hand-written specs whose sets differ from list to
+// list, as plugin.Apply never writes them, with and without
+// no_new_privileges, for root and for another user.
+func TestE2EExecveModel(t *testing.T) {
+	h, rts := setup(t)
+	var (
+		chown   = capnames.SetOf(capnames.CAP_CHOWN)
+		kill    = capnames.SetOf(capnames.CAP_KILL)
+		netBind = capnames.SetOf(capnames.CAP_NET_BIND_SERVICE)
+		three   = chown.Union(kill).Union(netBind)
+	)
+	tests := []struct {
+		name       string
+		uid        uint32
+		noNewPrivs bool
+		sets       plugin.Sets
+	}{
+		{"root, no_new_privileges, empty permitted", 0, true, plugin.Sets{Bounding: three}},
+		{"root, empty permitted", 0, false, plugin.Sets{Bounding: three}},
+		{"root, no_new_privileges, inheritable outside permitted", 0, true,
+			plugin.Sets{Bounding: three, Effective: chown, Permitted: chown, Inheritable: kill}},
+		{"root, inheritable outside permitted", 0, false,
+			plugin.Sets{Bounding: three, Effective: chown, Permitted: chown, Inheritable: kill}},
+		{"user, permitted without ambient", 1000, true,
+			plugin.Sets{Bounding: three, Effective: three, Permitted: three}},
+		{"user, ambient", 1000, false,
+			plugin.Sets{Bounding: three, Effective: netBind, Permitted: chown.Union(netBind), Inheritable: netBind, Ambient: netBind}},
+	}
+	for _, r := range rts {
+		for _, tt := range tests {
+			t.Run(r.name+"/"+tt.name, func(t *testing.T) {
+				spec := baseSpec(specs.User{UID: tt.uid, GID: tt.uid})
+				spec.Process.NoNewPrivileges = tt.noNewPrivs
+				spec.Process.Capabilities = &specs.LinuxCapabilities{
+					Bounding:    tt.sets.Bounding.Strings(),
+					Effective:   tt.sets.Effective.Strings(),
+					Inheritable: tt.sets.Inheritable.Strings(),
+					Permitted:   tt.sets.Permitted.Strings(),
+					Ambient:     tt.sets.Ambient.Strings(),
+				}
+				checkKernelLimits(t, tt.sets, h.parent)
+				got := runConfig(t, r, marshalSpec(t, spec))
+				want := afterExec(tt.sets, h.parent, tt.uid, tt.noNewPrivs)
+				if d := diffSets(got, want); d != "" {
+					t.Errorf("the kernel did not do what afterExec models:%s", d)
+				}
+			})
+		}
+	}
+}
+
+// checkKernelLimits fails t when sets break a rule capset or
+// PR_CAP_AMBIENT_RAISE enforces, so that the runtime would fail: every set
+// within parent's bounding set, inheritable within bounding, ambient within
+// permitted ∩ inheritable.
+func checkKernelLimits(t *testing.T, sets, parent plugin.Sets) {
+	t.Helper()
+	for _, l := range []struct {
+		name string
+		set  capnames.Set
+	}{
+		{"bounding", sets.Bounding}, {"effective", sets.Effective}, {"inheritable", sets.Inheritable},
+		{"permitted", sets.Permitted}, {"ambient", sets.Ambient},
+	} {
+		if extra := l.set.Minus(parent.Bounding); extra != 0 {
+			t.Errorf("%s grants %v, outside this process's bounding set", l.name, extra.Strings())
+		}
+	}
+	if extra := sets.Inheritable.Minus(sets.Bounding); extra != 0 {
+		t.Errorf("inheritable grants %v, outside the bounding list", extra.Strings())
+	}
+	if extra := sets.Ambient.Minus(sets.Permitted.Intersect(sets.Inheritable)); extra != 0 {
+		t.Errorf("ambient grants %v, outside permitted ∩ inheritable", extra.Strings())
+	}
 }
