@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Run the benchmarks that compare capgen with its anchors in the same run —
+# go.podman.io/common's MergeCapabilities and NormalizeCapabilities, and an
+# exec of `runc features` — and print one Markdown table of ns/op, allocs/op
+# and the ratio to the anchor. BENCHTIME (default 1s) is passed to -benchtime.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+benchtime=${BENCHTIME:-1s}
+
+raw=$(mktemp)
+trap 'rm -f "$raw"' EXIT
+go test -run '^$' -bench '^(BenchmarkMerge|BenchmarkProbe)$' -benchmem -benchtime "$benchtime" ./plugin >"$raw"
+go test -run '^$' -bench '^(BenchmarkParse|BenchmarkCommonNormalizeCapabilities)$' -benchmem -benchtime "$benchtime" ./capnames >>"$raw"
+
+awk '
+/^Benchmark/ && / ns\/op/ {
+	name = $1; sub(/^Benchmark/, "", name); sub(/-[0-9]+$/, "", name)
+	for (i = 2; i <= NF; i++) {
+		if ($(i) == "ns/op") ns[name] = $(i-1)
+		if ($(i) == "allocs/op") allocs[name] = $(i-1)
+	}
+	order[++n] = name
+}
+function anchor(name,   parts) {
+	split(name, parts, "/")
+	if (parts[1] == "Merge") return "Merge/" parts[2] "/common"
+	if (parts[1] == "Probe") return "Probe/exec"
+	if (parts[1] == "Parse") return "CommonNormalizeCapabilities"
+	return ""
+}
+END {
+	print "| benchmark | ns/op | allocs/op | anchor | speed-up |"
+	print "| --- | ---: | ---: | --- | ---: |"
+	for (i = 1; i <= n; i++) {
+		name = order[i]; a = anchor(name); ratio = "-"
+		if (a != "" && a != name && (a in ns) && ns[name] > 0) ratio = sprintf("%.0f×", ns[a] / ns[name])
+		else a = "-"
+		printf "| %s | %s | %s | %s | %s |\n", name, ns[name], allocs[name], a, ratio
+	}
+}' "$raw"
