@@ -29,10 +29,12 @@ var ErrMergeConflict = errors.New("capability both added and dropped")
 //     error, because the bounding set replaces the adds.
 //   - Otherwise the result is base minus drops plus adds, and a capability
 //     both added and dropped is an error wrapping [ErrMergeConflict].
-//   - Entries are names with or without "CAP_" in any ASCII letter case. A
-//     name the running kernel does not have is an error that wraps both
-//     capabilities.ErrUnknownCapability and [capnames.ErrUnknown] and quotes
-//     the entry; so is a name it has but the capability table lacks.
+//   - Entries are names with or without "CAP_" in any ASCII letter case.
+//     An entry the table does not know, or that names a capability the
+//     running kernel lacks (CAP_BPF on Linux 5.7), is an error that wraps
+//     both capabilities.ErrUnknownCapability and [capnames.ErrUnknown] and
+//     quotes the entry, as go.podman.io/common, which knows only the
+//     running kernel's capabilities, rejects it.
 //   - The result holds canonical names ("CAP_CHOWN") sorted as strings,
 //     and is never nil.
 //
