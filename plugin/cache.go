@@ -155,7 +155,8 @@ func (c *diskCache) base(path string) string {
 // load returns the cached answer for key, or nil when the file is missing,
 // unreadable, corrupt, foreign, of another format or for another binary.
 func (c *diskCache) load(key cacheKey) *Features {
-	data, err := readCacheFile(c.base(key.Path) + ".cache")
+	var buf [4096]byte // a cache file of 41 names takes about 1 KiB
+	data, err := readCacheFile(c.base(key.Path)+".cache", buf[:0])
 	if err != nil {
 		return nil
 	}
@@ -166,16 +167,16 @@ func (c *diskCache) load(key cacheKey) *Features {
 	return f
 }
 
-// readCacheFile reads the file at path with the fewest system calls (open,
-// read, close: this is the hot path), without following a symbolic link or
-// blocking on a FIFO put in its place.
-func readCacheFile(path string) ([]byte, error) {
+// readCacheFile reads the file at path into data's spare capacity, growing
+// it as needed, with the fewest system calls (open, read, close: this is
+// the hot path), without following a symbolic link or blocking on a FIFO
+// put in its place.
+func readCacheFile(path string, data []byte) ([]byte, error) {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
 	defer unix.Close(fd)
-	data := make([]byte, 0, 4096)
 	for {
 		n, err := unix.Read(fd, data[len(data):cap(data)])
 		if err == unix.EINTR {
@@ -193,7 +194,7 @@ func readCacheFile(path string) ([]byte, error) {
 		if len(data) >= maxCacheFile {
 			return nil, fmt.Errorf("%s: larger than %s", path, byteSize(maxCacheFile))
 		}
-		data = slices.Grow(data, len(data))
+		data = slices.Grow(data, max(len(data), 4096))
 	}
 }
 

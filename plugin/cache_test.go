@@ -2,11 +2,13 @@ package plugin
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -420,4 +422,25 @@ func FuzzDecodeCache(f *testing.F) {
 			t.Fatalf("re-encoding %q changed it: %+v %+v, %v", data, key2, feat2, err)
 		}
 	})
+}
+
+// TestCacheConcurrentGoroutines probes one slow runtime from 16 goroutines
+// of one Prober, with and without the disk cache: it runs once.
+func TestCacheConcurrentGoroutines(t *testing.T) {
+	for _, disk := range []bool{true, false} {
+		t.Run(map[bool]string{true: "disk", false: "memo only"}[disk], func(t *testing.T) {
+			r := newFakeRuntime(t, "sleep 0.2\n"+featuresBody(t, runcLikeFeatures, ""))
+			p := &Prober{CacheDir: t.TempDir(), DisableDiskCache: !disk}
+			results := make([]*Features, 16)
+			var wg sync.WaitGroup
+			for i := range results {
+				wg.Go(func() { results[i], _ = p.Probe(context.Background(), r.path) })
+			}
+			wg.Wait()
+			for _, f := range results {
+				assertFeatures(t, f, runcLike(r.path))
+			}
+			assertRuns(t, r, 1)
+		})
+	}
 }

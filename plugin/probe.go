@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unicode"
@@ -62,9 +64,9 @@ type Prober struct {
 	// config.Default().
 	Config *config.Config
 
-	mu   sync.Mutex
-	memo map[string]memoEntry
-	cold chan struct{} // serialises cold probes within the process
+	mu       sync.Mutex
+	memo     map[string]memoEntry
+	inflight map[string]chan struct{} // one cold probe per path at a time
 }
 
 var defaultProber = sync.OnceValue(func() *Prober { return new(Prober) })
@@ -97,10 +99,11 @@ func (p *Prober) Probe(ctx context.Context, runtime string) (*Features, error) {
 	if f := p.recall(path, id); f != nil {
 		return f.clone(), nil
 	}
-	if err := p.lockCold(ctx); err != nil {
+	unlock, err := p.lockCold(ctx, path)
+	if err != nil {
 		return nil, fmt.Errorf("probing runtime %q: %w", runtime, err)
 	}
-	defer p.unlockCold()
+	defer unlock()
 	if f := p.recall(path, id); f != nil { // probed while we waited
 		return f.clone(), nil
 	}
@@ -169,7 +172,9 @@ func (p *Prober) probeCold(ctx context.Context, path string, id binaryID) (f *Fe
 		if f := disk.load(key); f != nil {
 			return f, true, nil
 		}
-		unlock, err := disk.lock(ctx, key, 2*p.timeout()+time.Second)
+		// A holder that takes longer than our own timeout is running a
+		// hanging runtime: stop waiting and probe without the disk.
+		unlock, err := disk.lock(ctx, key, p.timeout())
 		if err != nil && ctx.Err() != nil {
 			return nil, false, ctx.Err()
 		}
@@ -282,24 +287,46 @@ const stderrLimit = 4096
 
 // exec runs "<path> <arg>" with p's timeout and output limit, killing its
 // process group when either is exceeded or ctx ends.
+//
+// The pipes are its own rather than os/exec's, so that it waits for their
+// end exactly as long as the timeout allows: a runtime that exits while a
+// child it left behind holds stdout costs at most the timeout, and a slow
+// reader after a normal exit is never mistaken for a failure.
 func (p *Prober) exec(ctx context.Context, path, arg string) output {
 	ctx, cancel := context.WithTimeout(ctx, p.timeout())
 	defer cancel()
+	stdout := &cappedBuffer{limit: p.outputLimit(), onOverflow: cancel}
+	stderr := &cappedBuffer{limit: stderrLimit}
 	cmd := exec.CommandContext(ctx, path, arg)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	// A child that left the group but holds stdout open cannot delay us
-	// by more than this.
-	cmd.WaitDelay = 50 * time.Millisecond
-	stdout := &cappedBuffer{limit: p.outputLimit(), onOverflow: cancel}
-	stderr := &cappedBuffer{limit: stderrLimit}
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	err := cmd.Run()
+	read, err := startWithPipes(cmd, stdout, stderr)
+	if err != nil {
+		return output{failure: "could not run: " + printable(err.Error())}
+	}
+	exited := make(chan error, 1)
+	go func() {
+		err := cmd.Wait()
+		read(ctx)
+		exited <- err
+	}()
+	select {
+	case err = <-exited:
+	case <-ctx.Done():
+		// Timeout, overflow or the caller's cancellation: the answer is
+		// known now. Kill the group (os/exec does too, from another
+		// goroutine) and let the goroutine above reap it, rather than
+		// wait for the kernel to tear down processes it may take a
+		// loaded machine a while to schedule.
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
 	switch {
-	case stdout.overflow:
+	case stdout.overflowed():
 		return output{failure: "output exceeds " + byteSize(p.outputLimit())}
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return output{failure: "timed out after " + p.timeout().String(), timedOut: true}
+	case ctx.Err() != nil:
+		return output{failure: "cancelled"} // the caller's: run reports ctx.Err()
 	case err == nil:
 		return output{stdout: stdout.buf}
 	}
@@ -317,30 +344,76 @@ func (p *Prober) exec(ctx context.Context, path, arg string) output {
 	return output{failure: failure}
 }
 
+// startWithPipes starts cmd with its stdout and stderr on pipes copied to
+// the given writers. The returned read waits until both pipes are drained,
+// or until ctx ends, when it closes them.
+func startWithPipes(cmd *exec.Cmd, stdout, stderr io.Writer) (read func(context.Context), err error) {
+	var readEnds, writeEnds []*os.File
+	closeAll := func(files []*os.File) {
+		for _, f := range files {
+			f.Close()
+		}
+	}
+	for range 2 {
+		r, w, err := os.Pipe()
+		if err != nil {
+			closeAll(readEnds)
+			closeAll(writeEnds)
+			return nil, err
+		}
+		readEnds, writeEnds = append(readEnds, r), append(writeEnds, w)
+	}
+	cmd.Stdout, cmd.Stderr = writeEnds[0], writeEnds[1]
+	err = cmd.Start()
+	closeAll(writeEnds) // the child has its copies
+	if err != nil {
+		closeAll(readEnds)
+		return nil, err
+	}
+	var wg sync.WaitGroup
+	for i, w := range []io.Writer{stdout, stderr} {
+		wg.Go(func() { io.Copy(w, readEnds[i]) })
+	}
+	drained := make(chan struct{})
+	go func() { wg.Wait(); close(drained) }()
+	return func(ctx context.Context) {
+		select {
+		case <-drained:
+		case <-ctx.Done():
+		}
+		closeAll(readEnds) // unblocks the copies if something still holds a pipe
+		<-drained
+	}, nil
+}
+
 // cappedBuffer keeps up to limit bytes and discards the rest, noting the
-// overflow and calling onOverflow once.
+// overflow and calling onOverflow once. Only overflowed may be called while
+// a Write may still be running.
 type cappedBuffer struct {
 	buf        []byte
 	limit      int64
-	overflow   bool
+	overflow   atomic.Bool
 	onOverflow func()
 }
 
 func (b *cappedBuffer) Write(data []byte) (int, error) {
+	if b.overflow.Load() {
+		return len(data), nil
+	}
 	room := b.limit - int64(len(b.buf))
 	if int64(len(data)) <= room {
 		b.buf = append(b.buf, data...)
 		return len(data), nil
 	}
-	b.buf = append(b.buf, data[:max(room, 0)]...)
-	if !b.overflow {
-		b.overflow = true
-		if b.onOverflow != nil {
-			b.onOverflow()
-		}
+	b.buf = append(b.buf, data[:room]...)
+	b.overflow.Store(true)
+	if b.onOverflow != nil {
+		b.onOverflow()
 	}
 	return len(data), nil
 }
+
+func (b *cappedBuffer) overflowed() bool { return b.overflow.Load() }
 
 func (p *Prober) timeout() time.Duration {
 	if p.Timeout > 0 {
@@ -356,22 +429,27 @@ func (p *Prober) outputLimit() int64 {
 	return DefaultOutputLimit
 }
 
-func (p *Prober) lockCold(ctx context.Context) error {
+// lockCold lets one goroutine at a time probe path in this process, so
+// that concurrent first calls run the runtime once; the others then find
+// the answer in the memo.
+func (p *Prober) lockCold(ctx context.Context, path string) (unlock func(), err error) {
 	p.mu.Lock()
-	if p.cold == nil {
-		p.cold = make(chan struct{}, 1)
+	if p.inflight == nil {
+		p.inflight = make(map[string]chan struct{})
 	}
-	cold := p.cold
+	sem, ok := p.inflight[path]
+	if !ok {
+		sem = make(chan struct{}, 1)
+		p.inflight[path] = sem
+	}
 	p.mu.Unlock()
 	select {
-	case cold <- struct{}{}:
-		return nil
+	case sem <- struct{}{}:
+		return func() { <-sem }, nil
 	case <-ctx.Done():
-		return ctx.Err()
+		return nil, ctx.Err()
 	}
 }
-
-func (p *Prober) unlockCold() { <-p.cold }
 
 // clone returns a copy of f that shares no memory with it.
 func (f *Features) clone() *Features {
