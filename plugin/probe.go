@@ -210,7 +210,7 @@ func (p *Prober) run(ctx context.Context, path string) (*Features, bool, error) 
 	if err := ctx.Err(); err != nil {
 		return nil, false, err
 	}
-	cacheable := !out.timedOut
+	cacheable := !out.transient
 	if out.failure != "" {
 		f.Unknown, f.Reason = true, `"features" `+out.failure
 	} else {
@@ -221,7 +221,7 @@ func (p *Prober) run(ctx context.Context, path string) (*Features, bool, error) 
 		if err := ctx.Err(); err != nil {
 			return nil, false, err
 		}
-		if ver.timedOut {
+		if ver.transient {
 			cacheable = false
 		} else if ver.failure == "" {
 			parseVersion(f, ver.stdout)
@@ -280,6 +280,10 @@ type output struct {
 	stdout   []byte
 	failure  string
 	timedOut bool
+	// transient failures may not recur: a timeout (a loaded machine), a
+	// failure to start (process limits), SIGKILL (the OOM killer). They
+	// are not cached.
+	transient bool
 }
 
 // stderrLimit bounds the stderr kept for failure reasons.
@@ -302,7 +306,7 @@ func (p *Prober) exec(ctx context.Context, path, arg string) output {
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	read, err := startWithPipes(cmd, stdout, stderr)
 	if err != nil {
-		return output{failure: "could not run: " + printable(err.Error())}
+		return output{failure: "could not run: " + printable(err.Error()), transient: true}
 	}
 	exited := make(chan error, 1)
 	go func() {
@@ -324,7 +328,7 @@ func (p *Prober) exec(ctx context.Context, path, arg string) output {
 	case stdout.overflowed():
 		return output{failure: "output exceeds " + byteSize(p.outputLimit())}
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return output{failure: "timed out after " + p.timeout().String(), timedOut: true}
+		return output{failure: "timed out after " + p.timeout().String(), timedOut: true, transient: true}
 	case ctx.Err() != nil:
 		return output{failure: "cancelled"} // the caller's: run reports ctx.Err()
 	case err == nil:
@@ -332,10 +336,10 @@ func (p *Prober) exec(ctx context.Context, path, arg string) output {
 	}
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) {
-		return output{failure: "could not run: " + printable(err.Error())}
+		return output{failure: "could not run: " + printable(err.Error()), transient: true}
 	}
 	if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return output{failure: "killed by signal " + unix.SignalName(ws.Signal())}
+		return output{failure: "killed by signal " + unix.SignalName(ws.Signal()), transient: ws.Signal() == syscall.SIGKILL}
 	}
 	failure := fmt.Sprintf("exited with status %d", exit.ExitCode())
 	if msg := firstLine(stderr.buf); msg != "" {

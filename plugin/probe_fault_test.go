@@ -209,3 +209,18 @@ fi`)
 		t.Errorf("runtime ran %d times; want 2 (the old answer is not cached, the new one is)", n)
 	}
 }
+
+// TestProbeKilled runs a runtime killed by SIGKILL, as the OOM killer
+// would: Unknown, and not cached, since the next run may well succeed.
+func TestProbeKilled(t *testing.T) {
+	r := newFakeRuntime(t, `kill -KILL $$`)
+	dir := t.TempDir()
+	want := &Features{Runtime: r.path, Unknown: true, Reason: `"features" killed by signal SIGKILL`}
+	p := &Prober{CacheDir: dir}
+	assertFeatures(t, mustProbe(t, p, r.path), want)
+	assertFeatures(t, mustProbe(t, p, r.path), want)
+	assertFeatures(t, mustProbe(t, &Prober{CacheDir: dir}, r.path), want)
+	if n := r.runs(t, "features"); n != 3 {
+		t.Errorf("runtime ran %d times in three probes; SIGKILL must not be cached", n)
+	}
+}
