@@ -42,8 +42,20 @@ var ErrRuntimeNotFound = errors.New("OCI runtime not found")
 
 // A Prober learns what OCI runtimes accept in process.capabilities by
 // running "<runtime> features", and remembers the answer for as long as the
-// runtime binary is unchanged: in memory, and in a cache file that other
-// processes read instead of running the runtime again (see cache.go).
+// runtime binary is unchanged: in memory, and in a cache file in CacheDir
+// that other processes read instead of running the runtime again. Both are
+// keyed on the binary's device, inode, size, mtime and ctime, so a replaced
+// or touched runtime is probed again on the next call; a hot call costs one
+// stat (memo) or a stat and a small file read (cache file).
+//
+// When the features command fails, the runtime's --version tells Version
+// and, for crun, Numerals. Answers are cached whether known or Unknown,
+// except when the failure may be transient: a timeout, a runtime that could
+// not be started, or one killed by SIGKILL. A cache directory that cannot be
+// created, read or written leaves the memo alone in use; it is never an
+// error. Processes probing the same cold runtime take a lock file
+// (go.podman.io/storage/pkg/lockfile) so that one runs it and the others
+// read its answer; none waits longer than Timeout for the lock.
 //
 // The zero value is ready to use. Set the fields before the first call and
 // do not change them afterwards; a Prober is safe for concurrent use.
@@ -143,6 +155,9 @@ func (p *Prober) locate(runtime string) (string, binaryID, error) {
 	}
 	candidates := cfg.Engine.OCIRuntimes[runtime]
 	for _, c := range candidates {
+		if !filepath.IsAbs(c) {
+			continue // a relative entry would depend on the working directory
+		}
 		if id, err := statBinary(c); err == nil {
 			return c, id, nil
 		}
@@ -162,8 +177,8 @@ func (p *Prober) locate(runtime string) (string, binaryID, error) {
 }
 
 // probeCold answers from the cache file or by running the runtime.
-// cacheable is false for answers that may be transient (a timeout) or whose
-// binary changed while it ran.
+// cacheable is false for answers that may be transient (see Prober) or
+// whose binary changed while it ran.
 func (p *Prober) probeCold(ctx context.Context, path string, id binaryID) (f *Features, cacheable bool, err error) {
 	key := cacheKey{Path: path, binaryID: id}
 	disk := p.diskCache()
