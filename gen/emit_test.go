@@ -8,7 +8,6 @@ import (
 	"testing"
 )
 
-
 // goldenTable has a gap and an unnamed since, as a vendor table may.
 var goldenTable = &Table{Kernel: "6.6.0", Capabilities: []Entry{
 	{Name: "CAP_CHOWN", Value: 0, Since: "2.2"},

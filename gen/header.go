@@ -313,7 +313,7 @@ func (p *parser) define(line int, text string) error {
 	}
 	if d.kind == defNumber && name != lastCapName {
 		if !isCapName(name) {
-			return p.errorf(line, "%s: a capability name is CAP_ and upper-case letters, digits and '_'", quote(name))
+			return p.errorf(line, "%s: a capability name is CAP_ and upper-case letters, digits and '_', not all digits, at most %d bytes", quote(name), maxCapNameLen)
 		}
 		if prev := p.byValue[d.value]; prev != nil {
 			return p.errorf(line, "%s and %s (%s) both have value %d", name, prev.name, p.at(prev.line), d.value)
@@ -532,11 +532,16 @@ func cutIdent(s string) (ident, rest string) {
 	return s[:i], s[i:]
 }
 
-// isCapName reports whether name is CAP_ followed by upper-case letters,
-// digits and underscores, as every kernel capability name is.
+// maxCapNameLen is the longest capability name capnames.Parse can match;
+// a longer one would be a table entry nobody can ask for.
+const maxCapNameLen = 64
+
+// isCapName reports whether name is a capability name capnames accepts in a
+// table: CAP_ followed by upper-case letters, digits and '_', not all
+// digits (which would read as a numeral), at most 64 bytes in all.
 func isCapName(name string) bool {
 	rest, ok := strings.CutPrefix(name, "CAP_")
-	if !ok || rest == "" {
+	if !ok || rest == "" || len(name) > maxCapNameLen || isDecimal(rest) {
 		return false
 	}
 	for i := 0; i < len(rest); i++ {

@@ -8,7 +8,6 @@ import (
 	"os"
 	"slices"
 	"strconv"
-	"strings"
 )
 
 // Table is the language-neutral capability table that capnames/capabilities.json
@@ -65,7 +64,7 @@ func (t *Table) check() error {
 	names := make(map[string]bool, len(t.Capabilities))
 	for i, e := range t.Capabilities {
 		switch {
-		case !validCapName(e.Name):
+		case !isCapName(e.Name):
 			return fmt.Errorf("%q is not a capability name", e.Name)
 		case names[e.Name]:
 			return fmt.Errorf("%s appears twice", e.Name)
@@ -107,17 +106,4 @@ func (t *Table) Lookup(name string) (Entry, bool) {
 		return Entry{}, false
 	}
 	return t.Capabilities[i], true
-}
-
-func validCapName(s string) bool {
-	rest, ok := strings.CutPrefix(s, "CAP_")
-	if !ok || rest == "" {
-		return false
-	}
-	for _, c := range []byte(rest) {
-		if (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '_' {
-			return false
-		}
-	}
-	return true
 }

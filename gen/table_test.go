@@ -27,6 +27,8 @@ func TestDecodeTableErrors(t *testing.T) {
 		{"unknown field", `{"kernel":"6.1","capabilities":[],"extra":1}`, `unknown field "extra"`},
 		{"bad name", `{"kernel":"6.1","capabilities":[{"name":"CHOWN","value":0,"since":""}]}`, `"CHOWN" is not a capability name`},
 		{"lower-case name", `{"kernel":"6.1","capabilities":[{"name":"CAP_chown","value":0,"since":""}]}`, `"CAP_chown" is not a capability name`},
+		{"all-digit name", `{"kernel":"6.1","capabilities":[{"name":"CAP_123","value":45,"since":""}]}`, `"CAP_123" is not a capability name`},
+		{"name over 64 bytes", `{"kernel":"6.1","capabilities":[{"name":"CAP_` + strings.Repeat("X", 61) + `","value":1,"since":""}]}`, `is not a capability name`},
 		{"duplicate name", `{"kernel":"6.1","capabilities":[{"name":"CAP_A","value":0,"since":""},{"name":"CAP_A","value":1,"since":""}]}`, "CAP_A appears twice"},
 		{"value 64", `{"kernel":"6.1","capabilities":[{"name":"CAP_A","value":64,"since":""}]}`, "value 64 outside 0..63"},
 		{"negative", `{"kernel":"6.1","capabilities":[{"name":"CAP_A","value":-1,"since":""}]}`, "value -1 outside 0..63"},
@@ -73,5 +75,25 @@ func TestVersions(t *testing.T) {
 		if validVersion(bad) {
 			t.Errorf("validVersion(%q) = true", bad)
 		}
+	}
+}
+
+// TestNamesCapnamesRejects checks that the generator refuses, in a header
+// and in a table, the names capnames.NewTable refuses, so that it can never
+// write a table package that panics when it loads.
+func TestNamesCapnamesRejects(t *testing.T) {
+	for _, name := range []string{"CAP_123", "CAP_" + strings.Repeat("X", 61)} {
+		src := "#define CAP_CHOWN 0\n#define " + name + " 45\n"
+		if _, err := ParseHeader("bad.h", []byte(src)); !errors.Is(err, ErrInvalidHeader) || !strings.Contains(err.Error(), "bad.h:2") {
+			t.Errorf("%s: err = %v, want ErrInvalidHeader at bad.h:2", name, err)
+		}
+		table := &Table{Capabilities: []Entry{{Name: name, Value: 45}}}
+		if _, err := EmitGo(table, CapnamesPath, "capnames"); !errors.Is(err, ErrInvalidTable) {
+			t.Errorf("%s: EmitGo err = %v, want ErrInvalidTable", name, err)
+		}
+	}
+	long := "CAP_" + strings.Repeat("X", 60) // 64 bytes: still a name
+	if _, err := ParseHeader("ok.h", []byte("#define "+long+" 1\n")); err != nil {
+		t.Errorf("64-byte name: %v", err)
 	}
 }

@@ -14,5 +14,5 @@ for t in $targets; do
 	name=${t##*:}
 	pkg=./$(dirname "${file#./}")
 	echo "== $pkg $name ($fuzztime)"
-	go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" "$pkg"
+	go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" -fuzzminimizetime 5s "$pkg"
 done
