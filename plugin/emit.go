@@ -1,9 +1,11 @@
 package plugin
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -324,6 +326,10 @@ func (e *emission) entries(set capnames.Set) []string {
 }
 
 func (e *emission) report() *Report {
+	// Omissions are found in two passes (kernel and bounding set first,
+	// then what the runtime cannot express); the report lists them by
+	// capability.
+	slices.SortFunc(e.omitted, func(a, b Omission) int { return cmp.Compare(a.Cap, b.Cap) })
 	return &Report{
 		Runtime:   e.rt.label(),
 		Policy:    e.applied,

@@ -400,3 +400,21 @@ func TestReasonText(t *testing.T) {
 		t.Error(`"nope" unmarshals`)
 	}
 }
+
+// TestEmitOmittedAscending checks that omissions found in different passes
+// (the bounding set, then the runtime) are reported in capability order.
+func TestEmitOmittedAscending(t *testing.T) {
+	table := capnames.Default()
+	var names []string
+	for _, e := range table.Entries() {
+		names = append(names, e.Name)
+	}
+	env := Env{Table: table, KernelLast: 42, Bounding: capnames.UpTo(41)}
+	_, r, err := Emit(capnames.UpTo(42), false, env, &Features{Names: names}, Names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Omitted) != 2 || r.Omitted[0].Cap != 41 || r.Omitted[1].Cap != 42 {
+		t.Errorf("omitted = %+v, want 41 then 42", r.Omitted)
+	}
+}
