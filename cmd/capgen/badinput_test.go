@@ -358,6 +358,12 @@ func TestBadInputContainersConf(t *testing.T) {
 		{"unknown lower-case", `["cap_foo"]`, []string{"default_capabilities", `"cap_foo"`, "no such name"}},
 		{"prefixed confusable", `["cap_ſys_admin"]`, []string{"default_capabilities", `"cap_ſys_admin"`, "not ASCII"}},
 		{"trailing space", `["CAP_KILL "]`, []string{"default_capabilities", `"CAP_KILL "`, "no such name"}},
+		// Without the cap_ prefix, common's loader upper-cases with Unicode
+		// rules ("ſys_admin" would become CAP_SYS_ADMIN); resolve reads
+		// the raw entries through plugin.DefaultCapabilities.
+		{"unprefixed confusable", `["chown", "ſys_admin"]`, []string{"default_capabilities", `"ſys_admin"`, "not ASCII"}},
+		{"unprefixed dotless i", `["kıll"]`, []string{"default_capabilities", `"kıll"`, "not ASCII"}},
+		{"all as a default", `["all"]`, []string{"default_capabilities", `"all"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -99,9 +99,13 @@ func runResolve(cmd *cobra.Command, o *resolveOptions, probe probeFunc) error {
 	if err != nil {
 		return fmt.Errorf("--runtime: %w", err)
 	}
+	defaults, err := plugin.DefaultCapabilities()
+	if err != nil {
+		return err
+	}
 	req := plugin.Request{
 		Privileged: o.privileged,
-		Defaults:   conf.Containers.DefaultCapabilities.Get(),
+		Defaults:   defaults,
 		Adds:       o.adds,
 		Drops:      o.drops,
 		User:       o.user,
