@@ -515,7 +515,7 @@ func TestMergeCapabilitiesDifferential(t *testing.T) {
 			n.sameResult++
 		}
 	}
-	t.Logf("compared %d inputs with go.podman.io/common: %d same result (%d after removing common's duplicates), %d both errors; "+
+	t.Logf("compared %d inputs with go.podman.io/common: %d same result (%d of them once common's repeated entries are collapsed), %d both errors; "+
 		"deviations checked: %d with numerals, %d with confusables (%d accepted by common), %d with \"all\" in base",
 		n.compared, n.sameResult, n.dedup, n.bothError, n.numerals, n.confusables, n.confusableAccepted, n.allInBase)
 	if n.compared < 10000 {
