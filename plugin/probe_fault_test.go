@@ -103,18 +103,25 @@ echo $! > '`+pidFile+`'
 sleep 60`)
 	dir := t.TempDir()
 	want := &Features{Runtime: r.path, Unknown: true, Reason: `"features" timed out after 500ms`}
-	fastest := time.Hour
+	fastest, checked := time.Hour, 0
 	for i := range calls {
+		os.Remove(pidFile)
 		p := &Prober{CacheDir: dir, Timeout: timeout}
 		start := time.Now()
 		got := mustProbe(t, p, r.path)
 		elapsed := time.Since(start)
 		assertFeatures(t, got, want)
-		if elapsed < timeout || elapsed > timeout+time.Second {
+		if elapsed < timeout || elapsed > timeout+time.Second { // faster: it was cached
 			t.Errorf("call %d: hanging runtime returned after %v; want between %v and %v", i, elapsed, timeout, timeout+time.Second)
 		}
 		fastest = min(fastest, elapsed)
-		assertProcessGone(t, pidFile)
+		if _, err := os.Stat(pidFile); err == nil { // else killed before it forked
+			assertProcessGone(t, pidFile)
+			checked++
+		}
+	}
+	if checked == 0 {
+		t.Error("the runtime never got to start its child")
 	}
 	if fastest > bound {
 		t.Errorf("hanging runtime returned after %v at best; want at most %v", fastest, bound)
@@ -123,19 +130,19 @@ sleep 60`)
 	if n := r.runs(t, "--version"); n != 0 {
 		t.Errorf("ran --version %d times after a timeout", n)
 	}
-	// Not cached: a hang may be transient, so every call tries again.
-	if n := r.runs(t, "features"); n != calls {
-		t.Errorf("runtime ran %d times in %d probes; a timeout must not be cached", n, calls)
-	}
+	// Not cached: a hang may be transient, so every call above ran the
+	// runtime again, as its duration shows; nor memoised, as the second
+	// call of one Prober shows. (Counting runs would be fragile here: on
+	// a loaded machine the script may be killed before it counts.)
 	if files, _ := filepath.Glob(filepath.Join(dir, "*.cache")); len(files) != 0 {
 		t.Errorf("a timeout was written to the cache: %v", files)
 	}
-	// Nor memoised.
 	p := &Prober{CacheDir: dir, Timeout: timeout}
 	mustProbe(t, p, r.path)
-	mustProbe(t, p, r.path)
-	if n := r.runs(t, "features"); n != calls+2 {
-		t.Errorf("runtime ran %d times; a timeout must not be memoised", n)
+	start := time.Now()
+	assertFeatures(t, mustProbe(t, p, r.path), want)
+	if elapsed := time.Since(start); elapsed < timeout {
+		t.Errorf("second call returned after %v: the timeout was memoised", elapsed)
 	}
 }
 
