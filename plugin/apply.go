@@ -195,8 +195,7 @@ func mergeSet(what string, base, adds, drops []string, env Env, allSet capnames.
 		}
 		return 0, false, fmt.Errorf("%w: %s: %w", ErrInvalidRequest, what, err)
 	}
-	all := slices.ContainsFunc(adds, func(s string) bool { return strings.EqualFold(s, "all") }) &&
-		!slices.ContainsFunc(drops, func(s string) bool { return strings.EqualFold(s, "all") })
+	all := slices.ContainsFunc(adds, isAll) && !slices.ContainsFunc(drops, isAll)
 	return set, all, nil
 }
 

@@ -218,7 +218,7 @@ func setOfList(t *testing.T, names []string) capnames.Set {
 }
 
 func TestBadInputPolicy(t *testing.T) {
-	for _, in := range []string{"bogus", "", "all_caps", "name", "auto ", "ｎａｍｅｓ"} {
+	for _, in := range []string{"bogus", "", "all_caps", "name", "auto ", "ｎａｍｅｓ", "nameſ", "all-capſ"} {
 		_, err := ParsePolicy(in)
 		if err == nil || !strings.Contains(err.Error(), strconv.Quote(in)) || !strings.Contains(err.Error(), "want one of") {
 			t.Errorf("ParsePolicy(%q) = %v; want an error quoting it and listing the policies", in, err)

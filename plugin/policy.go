@@ -34,12 +34,33 @@ func (p Policy) String() string {
 	return fmt.Sprintf("Policy(%d)", int(p))
 }
 
-// ParsePolicy parses a policy name, in any ASCII case.
+// ParsePolicy parses a policy name, in any ASCII letter case.
 func ParsePolicy(s string) (Policy, error) {
 	for p, name := range policyNames {
-		if strings.EqualFold(s, name) {
+		if asciiEqualFold(s, name) {
 			return Policy(p), nil
 		}
 	}
 	return Auto, fmt.Errorf("policy %q: want one of %s", s, strings.Join(policyNames[:], ", "))
+}
+
+// asciiEqualFold is strings.EqualFold without Unicode folding, so that
+// "nameſ" is not "names".
+func asciiEqualFold(s, t string) bool {
+	if len(s) != len(t) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		a, b := s[i], t[i]
+		if 'A' <= a && a <= 'Z' {
+			a += 'a' - 'A'
+		}
+		if 'A' <= b && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		if a != b {
+			return false
+		}
+	}
+	return true
 }
