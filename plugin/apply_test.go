@@ -11,12 +11,12 @@ import (
 	"github.com/capgen-dev/capgen/capnames"
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"go.podman.io/common/pkg/capabilities"
+	"go.podman.io/common/pkg/config"
 )
 
-// podmanDefaults is containers.conf's default_capabilities as
-// go.podman.io/common ships it.
-var podmanDefaults = []string{"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
-	"CAP_NET_BIND_SERVICE", "CAP_SETFCAP", "CAP_SETGID", "CAP_SETPCAP", "CAP_SETUID", "CAP_SYS_CHROOT"}
+// podmanDefaults is containers.conf's built-in default_capabilities, as
+// go.podman.io/common defines it.
+var podmanDefaults = slices.Clone(config.DefaultCapabilities)
 
 func setOfNames(t *testing.T, names ...string) capnames.Set {
 	t.Helper()

@@ -97,7 +97,7 @@ func TestBadInputApply(t *testing.T) {
 			source: "cap-add and cap-drop", input: "CAP_KILL", reason: "both added and dropped", is: []error{ErrMergeConflict}},
 		{name: "all added and dropped", req: Request{Adds: []string{"all"}, Drops: []string{"ALL"}},
 			source: "cap-add and cap-drop", input: "all", reason: "both added and dropped", is: []error{ErrMergeConflict}},
-		{name: "label space after comma", req: Request{Defaults: podmanDefaultsForBadInput, ImageLabel: label("CAP_CHOWN, CAP_KILL")},
+		{name: "label space after comma", req: Request{Defaults: podmanDefaults, ImageLabel: label("CAP_CHOWN, CAP_KILL")},
 			source: `io.containers.capabilities="CAP_CHOWN, CAP_KILL"`, input: " CAP_KILL", reason: "no such name"},
 		{name: "label trailing comma", req: Request{ImageLabel: label("CAP_CHOWN,")},
 			source: "io.containers.capabilities", input: "", reason: "empty"},
@@ -146,16 +146,13 @@ func TestBadInputApply(t *testing.T) {
 	}
 }
 
-var podmanDefaultsForBadInput = []string{"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
-	"CAP_NET_BIND_SERVICE", "CAP_SETFCAP", "CAP_SETGID", "CAP_SETPCAP", "CAP_SETUID", "CAP_SYS_CHROOT"}
-
 // TestBadInputApplyAccepted covers odd values Apply accepts: they must
 // never yield a capability that was not requested. Users Podman would not
 // take for root are not root (so get no default capabilities in their
 // effective set), and an image label asking for more than the request is
 // ignored with a warning that quotes it.
 func TestBadInputApplyAccepted(t *testing.T) {
-	defaults := setOfList(t, podmanDefaultsForBadInput)
+	defaults := setOfNames(t, podmanDefaults...)
 	tests := []struct {
 		name      string
 		req       Request
@@ -180,7 +177,7 @@ func TestBadInputApplyAccepted(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			req := tt.req
-			req.Defaults, req.Env, req.Runtime = podmanDefaultsForBadInput, badEnv61, badRunc
+			req.Defaults, req.Env, req.Runtime = podmanDefaults, badEnv61, badRunc
 			spec := &specs.Spec{}
 			r, err := Apply(spec, req)
 			if err != nil {
@@ -202,19 +199,6 @@ func TestBadInputApplyAccepted(t *testing.T) {
 			}
 		})
 	}
-}
-
-func setOfList(t *testing.T, names []string) capnames.Set {
-	t.Helper()
-	var s capnames.Set
-	for _, n := range names {
-		c, err := capnames.Parse(n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.Add(c)
-	}
-	return s
 }
 
 func TestBadInputPolicy(t *testing.T) {

@@ -3,16 +3,9 @@ package plugin
 import (
 	"errors"
 	"fmt"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"math/rand/v2"
-	"os/exec"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/capgen-dev/capgen/capnames"
@@ -428,7 +421,7 @@ func TestMergeCapabilitiesDifferential(t *testing.T) {
 	t.Logf("kernel last capability %d; bounding set %d capabilities; beyond common's list: %q",
 		last, bounding.Len(), beyondCommon.Strings())
 
-	g := &inputGen{r: rand.New(rand.NewPCG(2024, 3)), defaults: podmanDefaultCaps(t)}
+	g := &inputGen{r: rand.New(rand.NewPCG(2024, 3)), defaults: slices.Clone(podmanDefaults)}
 	for _, c := range capnames.UpTo(last).Intersect(commonKnows).Caps() {
 		g.pool = append(g.pool, c)
 	}
@@ -563,52 +556,3 @@ func checkMergeResult(t *testing.T, in mergeInput, got []string, bounding capnam
 		}
 	}
 }
-
-// podmanDefaultCaps returns go.podman.io/common/pkg/config.DefaultCapabilities,
-// the default of containers.conf default_capabilities. It is read from the
-// module's source because pkg/config cannot be linked into this module: it
-// imports tags.cncf.io/container-device-interface, which go.sum lacks.
-func podmanDefaultCaps(tb testing.TB) []string {
-	tb.Helper()
-	caps, err := readPodmanDefaultCaps()
-	if err != nil {
-		tb.Fatalf("reading go.podman.io/common's DefaultCapabilities: %v", err)
-	}
-	return slices.Clone(caps)
-}
-
-var readPodmanDefaultCaps = sync.OnceValues(func() ([]string, error) {
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "go.podman.io/common").Output()
-	if err != nil {
-		return nil, fmt.Errorf("go list -m go.podman.io/common: %w", err)
-	}
-	file := filepath.Join(strings.TrimSpace(string(out)), "pkg", "config", "default.go")
-	f, err := parser.ParseFile(token.NewFileSet(), file, nil, 0)
-	if err != nil {
-		return nil, err
-	}
-	var caps []string
-	ast.Inspect(f, func(n ast.Node) bool {
-		vs, ok := n.(*ast.ValueSpec)
-		if !ok || len(vs.Names) != 1 || vs.Names[0].Name != "DefaultCapabilities" || len(vs.Values) != 1 {
-			return caps == nil
-		}
-		lit, ok := vs.Values[0].(*ast.CompositeLit)
-		if !ok {
-			return false
-		}
-		for _, elt := range lit.Elts {
-			if b, ok := elt.(*ast.BasicLit); ok && b.Kind == token.STRING {
-				s, err := strconv.Unquote(b.Value)
-				if err == nil {
-					caps = append(caps, s)
-				}
-			}
-		}
-		return false
-	})
-	if len(caps) == 0 {
-		return nil, fmt.Errorf("%s: no DefaultCapabilities string list", file)
-	}
-	return caps, nil
-})
