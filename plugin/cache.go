@@ -26,7 +26,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/capgen-dev/capgen/capnames"
@@ -66,21 +65,6 @@ type binaryID struct {
 	Dev, Ino     uint64
 	Size         int64
 	Mtime, Ctime int64 // nanoseconds since the epoch
-}
-
-func identity(st os.FileInfo) binaryID {
-	sys, ok := st.Sys().(*syscall.Stat_t)
-	if !ok {
-		// Not on Linux: no ctime, so no identity; never equal to another.
-		return binaryID{Size: -1, Mtime: time.Now().UnixNano()}
-	}
-	return binaryID{
-		Dev:   uint64(sys.Dev), // uint32 on some platforms
-		Ino:   sys.Ino,
-		Size:  sys.Size,
-		Mtime: sys.Mtim.Nano(),
-		Ctime: sys.Ctim.Nano(),
-	}
 }
 
 // cacheKey is what a cache file is valid for: the runtime's path as
@@ -431,4 +415,11 @@ func (d *cacheDecoder) names() []string {
 		return nil
 	}
 	return names
+}
+
+// unidentifiable is the identity of a binary whose file status says too
+// little to tell it from a replacement; it equals no other identity, so
+// nothing is ever cached for it.
+func unidentifiable() binaryID {
+	return binaryID{Size: -1, Mtime: time.Now().UnixNano()}
 }

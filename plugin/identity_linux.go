@@ -1,0 +1,21 @@
+package plugin
+
+import (
+	"os"
+	"syscall"
+)
+
+// identity returns the identity of the binary st describes.
+func identity(st os.FileInfo) binaryID {
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	if !ok {
+		return unidentifiable()
+	}
+	return binaryID{
+		Dev:   uint64(sys.Dev), // uint32 on some architectures
+		Ino:   sys.Ino,
+		Size:  sys.Size,
+		Mtime: sys.Mtim.Nano(),
+		Ctime: sys.Ctim.Nano(),
+	}
+}

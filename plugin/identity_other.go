@@ -1,0 +1,9 @@
+//go:build !linux
+
+package plugin
+
+import "os"
+
+// identity returns an identity equal to no other: capabilities and their
+// runtimes are a Linux matter, and elsewhere the probe is never cached.
+func identity(os.FileInfo) binaryID { return unidentifiable() }
