@@ -9,7 +9,7 @@ all: build test
 build:
 	$(GO) build ./...
 
-# The whole suite: unit, corpus, hook and end-to-end tests. Tests that need
+# The whole suite (the README's test command): unit, corpus, hook and end-to-end tests. Tests that need
 # the shared header corpus or root with runc/crun/busybox skip without them,
 # unless CAPGEN_REQUIRE_CORPUS=1 / CAPGEN_REQUIRE_E2E=1 make them fail.
 test:
