@@ -52,7 +52,8 @@ func Parse(s string) (Cap, error) { return table.Parse(s) }
 // "Cap_Sys_Admin") and a canonical decimal number in 0..63 ("0", "39"; no
 // sign, spaces, leading zeros or hex). Non-ASCII input never matches, so
 // that Unicode case folding ("ſys_admin") cannot smuggle in a capability.
-// Every error wraps [ErrUnknown] and quotes s. Parse does not allocate when it
+// Every error wraps [ErrUnknown] and quotes s, or for input longer than 128
+// bytes its first 128 bytes and its length. Parse does not allocate when it
 // succeeds.
 func (t *Table) Parse(s string) (Cap, error) {
 	if s == "" {
@@ -115,7 +116,21 @@ func parseNumber(s string) (Cap, error) {
 }
 
 func parseError(s, reason string) error {
-	return fmt.Errorf("capability %q: %w: %s", s, ErrUnknown, reason)
+	return fmt.Errorf("capability %s: %w: %s", quoteInput(s), ErrUnknown, reason)
+}
+
+// maxQuoted is how much of an input errors quote: twice the longest name
+// Parse accepts, so that any mistyped name is quoted whole, while a 1 MiB
+// input does not make a 1 MiB message.
+const maxQuoted = 2 * maxNameLen
+
+// quoteInput quotes s for an error message: whole when it is at most
+// maxQuoted bytes, else its first maxQuoted bytes, "..." and its length.
+func quoteInput(s string) string {
+	if len(s) > maxQuoted {
+		return strconv.Quote(s[:maxQuoted]) + "... (" + strconv.Itoa(len(s)) + " bytes)"
+	}
+	return strconv.Quote(s)
 }
 
 func itoa(c Cap) string { return strconv.Itoa(int(c)) }

@@ -91,11 +91,11 @@ func (s Set) Bitmap() string { return fmt.Sprintf("%016x", uint64(s)) }
 // prefix, no sign, no spaces.
 func ParseBitmap(hex string) (Set, error) {
 	if hex == "" || len(hex) > 16 {
-		return 0, fmt.Errorf("capability bitmap %q: want 1 to 16 hexadecimal digits", hex)
+		return 0, fmt.Errorf("capability bitmap %s: want 1 to 16 hexadecimal digits", quoteInput(hex))
 	}
 	for i := 0; i < len(hex); i++ {
 		if !isHexDigit(hex[i]) {
-			return 0, fmt.Errorf("capability bitmap %q: byte %d is not a hexadecimal digit", hex, i)
+			return 0, fmt.Errorf("capability bitmap %s: byte %d is not a hexadecimal digit", quoteInput(hex), i)
 		}
 	}
 	v, err := strconv.ParseUint(hex, 16, 64)
