@@ -182,9 +182,11 @@ func (m *merger) oldestHeader(name string) (string, string) {
 	return oldest, by
 }
 
-// manEntry matches the tagged-paragraph heading of one capability in
-// capabilities(7): `.B CAP_CHOWN` or `.BR CAP_BPF " (since Linux 5.8)"`.
-var manEntry = regexp.MustCompile(`^\.BR? (CAP_[A-Z0-9_]+)(?: +" *\(since Linux ([0-9]+(?:\.[0-9]+)*)\)")? *$`)
+// manEntryPattern matches the tagged-paragraph heading of one capability in
+// capabilities(7): `.B CAP_CHOWN` or `.BR CAP_BPF " (since Linux 5.8)"`. It
+// is compiled by ParseManPage, its only user, so that programs importing gen
+// pay nothing for it at start-up.
+const manEntryPattern = `^\.BR? (CAP_[A-Z0-9_]+)(?: +" *\(since Linux ([0-9]+(?:\.[0-9]+)*)\)")? *$`
 
 // manDefaultSince is the release capabilities(7) means when it gives none:
 // the capabilities it lists without a version date from Linux 2.2.
@@ -202,6 +204,7 @@ func ParseManPage(r io.Reader) (map[string]string, error) {
 		defer zr.Close()
 		br = bufio.NewReader(zr)
 	}
+	manEntry := regexp.MustCompile(manEntryPattern)
 	since := map[string]string{}
 	sc := bufio.NewScanner(br)
 	afterTP := false
