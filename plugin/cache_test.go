@@ -326,8 +326,15 @@ func TestCacheDirReadOnly(t *testing.T) {
 // TestCacheConcurrentProcesses starts 16 processes probing one slow runtime
 // with a cold cache at once: the lock lets exactly one of them run it, all
 // get its answer, and one complete cache file results.
+//
+// The Prober's timeout, which also bounds the wait for the lock, is far
+// longer than a loaded machine takes to run the runtime, so that no
+// process gives up waiting and runs it too.
 func TestCacheConcurrentProcesses(t *testing.T) {
-	const processes = 16
+	const (
+		processes = 16
+		timeout   = time.Minute
+	)
 	r := newFakeRuntime(t, "sleep 0.3\n"+featuresBody(t, runcLikeFeatures, ""))
 	dir := t.TempDir()
 	barrier := filepath.Join(t.TempDir(), "go")
@@ -335,7 +342,7 @@ func TestCacheConcurrentProcesses(t *testing.T) {
 	outs := make([]*strings.Builder, processes)
 	for i := range cmds {
 		cmds[i] = helperCommand(t, r.path, dir, 1)
-		cmds[i].Env = append(cmds[i].Env, helperBarrierEnv+"="+barrier)
+		cmds[i].Env = append(cmds[i].Env, helperBarrierEnv+"="+barrier, helperTimeoutEnv+"="+timeout.String())
 		outs[i] = new(strings.Builder)
 		cmds[i].Stdout, cmds[i].Stderr = outs[i], outs[i]
 		if err := cmds[i].Start(); err != nil {
@@ -425,12 +432,14 @@ func FuzzDecodeCache(f *testing.F) {
 }
 
 // TestCacheConcurrentGoroutines probes one slow runtime from 16 goroutines
-// of one Prober, with and without the disk cache: it runs once.
+// of one Prober, with and without the disk cache: it runs once. The timeout
+// is long, so that a loaded machine never turns the one run into a
+// timeout, which is not cached and would make the others run it again.
 func TestCacheConcurrentGoroutines(t *testing.T) {
 	for _, disk := range []bool{true, false} {
 		t.Run(map[bool]string{true: "disk", false: "memo only"}[disk], func(t *testing.T) {
 			r := newFakeRuntime(t, "sleep 0.2\n"+featuresBody(t, runcLikeFeatures, ""))
-			p := &Prober{CacheDir: t.TempDir(), DisableDiskCache: !disk}
+			p := &Prober{CacheDir: t.TempDir(), DisableDiskCache: !disk, Timeout: time.Minute}
 			results := make([]*Features, 16)
 			var wg sync.WaitGroup
 			for i := range results {

@@ -305,6 +305,7 @@ const (
 	helperCacheEnv   = "CAPGEN_PROBE_CACHE_DIR"
 	helperCallsEnv   = "CAPGEN_PROBE_CALLS"
 	helperBarrierEnv = "CAPGEN_PROBE_BARRIER"
+	helperTimeoutEnv = "CAPGEN_PROBE_TIMEOUT" // Prober.Timeout, as time.ParseDuration reads it
 )
 
 func TestProbeHelperProcess(t *testing.T) {
@@ -319,7 +320,8 @@ func TestProbeHelperProcess(t *testing.T) {
 		}
 	}
 	calls, _ := strconv.Atoi(os.Getenv(helperCallsEnv))
-	p := &Prober{CacheDir: os.Getenv(helperCacheEnv)}
+	timeout, _ := time.ParseDuration(os.Getenv(helperTimeoutEnv))
+	p := &Prober{CacheDir: os.Getenv(helperCacheEnv), Timeout: timeout}
 	out := json.NewEncoder(os.Stdout)
 	for range max(calls, 1) {
 		f, err := p.Probe(context.Background(), os.Getenv(helperRuntimeEnv))
