@@ -224,7 +224,7 @@ func checkApply(t *testing.T, req Request, spec *specs.Spec, r *Report) {
 		if l.entries == nil {
 			t.Errorf("%s list is nil, want a list", l.name)
 		}
-		got, dropped := runtimeApplies(req.Runtime, l.entries, req.Env.KernelLast)
+		got, dropped := asRuntimeReads(req.Runtime, l.entries, req.Env.KernelLast)
 		if len(dropped) != 0 {
 			t.Errorf("%s: runtime would drop or reject %q", l.name, dropped)
 		}

@@ -19,7 +19,7 @@ import (
 var (
 	badEnv61 = Env{KernelLast: 40, Bounding: capnames.UpTo(40).Minus(capnames.SetOf(capnames.CAP_SYS_RESOURCE))}
 	badEnv57 = Env{KernelLast: 37, Bounding: capnames.UpTo(37)}
-	badRunc  = &Features{Version: "runc 1.1.5", Names: namesThrough(40)}
+	badRunc  = &Features{Version: "runc 1.1.5", Names: namesUpTo(40)}
 )
 
 // TestBadInputApply feeds every input of a request that a user or a config

@@ -249,42 +249,13 @@ func TestEmitInvalidInput(t *testing.T) {
 	}
 }
 
-// runtimeApplies is what a runtime with features f makes of entries on a
-// kernel whose last capability is last: the set it applies and the entries
-// it would drop (runc) or reject (crun ≥ 1.29).
-func runtimeApplies(f *Features, entries []string, last capnames.Cap) (capnames.Set, []string) {
-	var set capnames.Set
-	var dropped []string
-	for _, e := range entries {
-		switch {
-		case e == capnames.AllCaps && f != nil && f.AllCaps:
-			set |= capnames.UpTo(last)
-		case e != "" && e[0] >= '0' && e[0] <= '9':
-			c, err := capnames.Parse(e)
-			if err != nil || !f.takesNumerals() || c > last {
-				dropped = append(dropped, e)
-				continue
-			}
-			set.Add(c)
-		default:
-			c, err := capnames.Parse(e)
-			if err != nil || e != c.String() || !f.Recognises(e) || c > last {
-				dropped = append(dropped, e)
-				continue
-			}
-			set.Add(c)
-		}
-	}
-	return set, dropped
-}
-
 // checkEmission checks the invariants of every emission: the runtime takes
 // every entry and applies exactly the granted set; granted ⊆ requested ∩
 // kernel ∩ bounding; every requested capability is granted or omitted,
 // once.
 func checkEmission(t *testing.T, requested capnames.Set, env Env, rt *Features, entries []string, r *Report) {
 	t.Helper()
-	applied, dropped := runtimeApplies(rt, entries, env.KernelLast)
+	applied, dropped := asRuntimeReads(rt, entries, env.KernelLast)
 	if len(dropped) != 0 {
 		t.Errorf("runtime %s would drop or reject %q", rt.displayName(), dropped)
 	}

@@ -82,24 +82,14 @@ var fuzzRuntimes = []*Features{
 	nil,
 	{Runtime: "/usr/bin/crun", Unknown: true, Reason: "unknown command features"},
 	{Runtime: "/usr/bin/crun", Version: "crun 1.8.1", Unknown: true, Reason: "unknown command features", Numerals: true},
-	{Version: "runc 1.1.5", Names: namesThrough(40)},
-	{Version: "runc 1.0.0", Names: namesThrough(37)},
-	{Version: "crun 1.29", Names: namesThrough(40), Numerals: true},
-	{Version: "crun 0.14", Names: namesThrough(30), Numerals: true},
-	{Version: "future 2", Names: append(namesThrough(40), capnames.AllCaps), AllCaps: true},
-	{Version: "crun 9", Names: append(namesThrough(35), capnames.AllCaps), AllCaps: true, Numerals: true},
+	{Version: "runc 1.1.5", Names: namesUpTo(40)},
+	{Version: "runc 1.0.0", Names: namesUpTo(37)},
+	{Version: "crun 1.29", Names: namesUpTo(40), Numerals: true},
+	{Version: "crun 0.14", Names: namesUpTo(30), Numerals: true},
+	{Version: "future 2", Names: append(namesUpTo(40), capnames.AllCaps), AllCaps: true},
+	{Version: "crun 9", Names: append(namesUpTo(35), capnames.AllCaps), AllCaps: true, Numerals: true},
 	{Version: "odd 1", Names: []string{"cap_chown", "CAP_KILL ", "39", "CAP_NET_RAW", "", "ALL_CAPS"}, AllCaps: false},
 	{Version: "empty 1", Names: []string{}},
-}
-
-// namesThrough returns the generated table's canonical names of
-// capabilities 0..last.
-func namesThrough(last capnames.Cap) []string {
-	var names []string
-	for _, c := range capnames.Default().UpTo(last).Caps() {
-		names = append(names, c.String())
-	}
-	return names
 }
 
 // FuzzHookFilter runs the precreate hook's filter on arbitrary config.json
