@@ -12,18 +12,13 @@ func validVersion(v string) bool {
 	return ok
 }
 
+// versionParts splits the dotted decimal version v into its numbers.
 func versionParts(v string) ([]int, bool) {
-	if v == "" {
-		return nil, false
-	}
 	fields := strings.Split(v, ".")
 	parts := make([]int, len(fields))
 	for i, f := range fields {
-		if f == "" || len(f) > 6 || (len(f) > 1 && f[0] == '0') {
-			return nil, false
-		}
-		n, err := strconv.Atoi(f)
-		if err != nil || n < 0 {
+		n, err := versionComponent(f)
+		if err != nil {
 			return nil, false
 		}
 		parts[i] = n

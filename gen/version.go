@@ -41,7 +41,11 @@ func VersionFromVersionH(src []byte) (string, error) {
 		if len(f) != 3 {
 			return "", fmt.Errorf("%w: line %d: %s is not a decimal number", ErrInvalidVersion, d.line, f[1])
 		}
-		v, err := versionNumber(f[2])
+		parse := versionComponent
+		if f[1] == names[0] {
+			parse = versionNumber // a code, not one number of a dotted version
+		}
+		v, err := parse(f[2])
 		if err != nil {
 			return "", fmt.Errorf("%w: line %d: %s: %v", ErrInvalidVersion, d.line, f[1], err)
 		}
@@ -101,7 +105,7 @@ func VersionFromMakefile(src []byte) (string, error) {
 		if value == "" && name == "SUBLEVEL" {
 			value = "0"
 		}
-		v, err := versionNumber(value)
+		v, err := versionComponent(value)
 		if err != nil {
 			return "", fmt.Errorf("%w: line %d: %s: %v", ErrInvalidVersion, n+1, name, err)
 		}
@@ -156,7 +160,7 @@ func checkVersion(v string) error {
 		return fmt.Errorf("%w: %s: want 2 to 4 numbers separated by dots, such as 6.1 or 6.1.187", ErrInvalidVersion, quote(v))
 	}
 	for _, p := range parts {
-		if _, err := versionNumber(p); err != nil {
+		if _, err := versionComponent(p); err != nil {
 			return fmt.Errorf("%w: %s: %v", ErrInvalidVersion, quote(v), err)
 		}
 	}
@@ -175,4 +179,19 @@ func versionNumber(s string) (int, error) {
 		return 0, fmt.Errorf("%s is too large", quote(s))
 	}
 	return strconv.Atoi(s)
+}
+
+// maxComponentDigits bounds each number of a dotted version: the same limit
+// for versions given by hand, read from files and stored in a table, so
+// that whatever is accepted on the way in is valid in the table.
+const maxComponentDigits = 6
+
+// versionComponent parses one number of a dotted version such as "6.1.187":
+// a versionNumber of at most maxComponentDigits digits.
+func versionComponent(s string) (int, error) {
+	n, err := versionNumber(s)
+	if err == nil && len(s) > maxComponentDigits {
+		return 0, fmt.Errorf("%s is too large", quote(s))
+	}
+	return n, err
 }

@@ -45,6 +45,7 @@ func TestVersionFromVersionH(t *testing.T) {
 		{name: "code out of range", src: "#define LINUX_VERSION_CODE 5\n", wantErr: "LINUX_VERSION_CODE 5 is not a version code"},
 		{name: "defined twice", src: "#define LINUX_VERSION_CODE 393659\n#define LINUX_VERSION_CODE 393664\n", wantErr: "line 2: LINUX_VERSION_CODE is defined twice, as 393659 and 393664"},
 		{name: "unterminated comment", src: "#define LINUX_VERSION_CODE 393659\n/*\n", wantErr: "line 2: comment is not terminated"},
+		{name: "sublevel too large for a table", src: "#define LINUX_VERSION_MAJOR 6\n#define LINUX_VERSION_PATCHLEVEL 1\n#define LINUX_VERSION_SUBLEVEL 1234567\n", wantErr: `line 3: LINUX_VERSION_SUBLEVEL: "1234567" is too large`},
 		{name: "major above 255", src: "#define LINUX_VERSION_MAJOR 256\n#define LINUX_VERSION_PATCHLEVEL 1\n#define LINUX_VERSION_SUBLEVEL 0\n", wantErr: "at most 255"},
 	}
 	for _, tt := range tests {
@@ -77,6 +78,7 @@ func TestVersionFromMakefile(t *testing.T) {
 		{name: "no patchlevel", src: "VERSION = 6\n", wantErr: "no PATCHLEVEL = <number> in Makefile"},
 		{name: "not a number", src: "VERSION = six\nPATCHLEVEL = 1\n", wantErr: `line 1: VERSION: "six" is not a decimal number`},
 		{name: "empty", src: "", wantErr: "no VERSION"},
+		{name: "sublevel too large for a table", src: "VERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 1234567\n", wantErr: `line 3: SUBLEVEL: "1234567" is too large`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -166,7 +168,7 @@ func TestCheckVersion(t *testing.T) {
 			t.Errorf("checkVersion(%q) = %v", v, err)
 		}
 	}
-	for _, v := range []string{"", "6", "6.", ".1", "6.x", "v6.1", "6.1-rc5", "6.01", "6.1.2.3.4", "6 .1", "+6.1", "99999999999.1"} {
+	for _, v := range []string{"", "6", "6.", ".1", "6.x", "v6.1", "6.1-rc5", "6.01", "6.1.2.3.4", "6 .1", "+6.1", "99999999999.1", "1234567.1"} {
 		if err := checkVersion(v); !errors.Is(err, ErrInvalidVersion) {
 			t.Errorf("checkVersion(%q) = %v, want ErrInvalidVersion", v, err)
 		}
