@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -75,6 +76,17 @@ func TestCommittedTableIsGenerated(t *testing.T) {
 	raw, _ := os.ReadFile("../capnames/capabilities.json")
 	if !bytes.Equal(raw, table.MarshalIndent()) {
 		t.Error("capnames/capabilities.json is not in canonical form; run hack/update-capnames.sh")
+	}
+}
+
+func TestEmitGoRejectsPackageName(t *testing.T) {
+	for _, name := range []string{"", "_", "func", "my-table", "1table", "cap names"} {
+		src, err := EmitGo(goldenTable, "example.com/x", name)
+		if err == nil {
+			t.Errorf("package %q: emitted\n%s", name, src)
+		} else if !strings.Contains(err.Error(), strconv.Quote(name)) || strings.Contains(err.Error(), "CAP_") {
+			t.Errorf("package %q: err = %v, want a short error quoting the name", name, err)
+		}
 	}
 }
 
