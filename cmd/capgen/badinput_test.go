@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"os"
@@ -280,18 +281,22 @@ func TestBadInputGenerate(t *testing.T) {
 		name string
 		args []string
 		want []string
+		out  string // base name of --out; "" for captable
 	}{
-		{"header missing", []string{"--header", filepath.Join(dir, "missing.h")}, []string{"missing.h", "no such file"}},
-		{"header invalid", []string{"--header", write("dup.h", "#define CAP_A 1\n#define CAP_B 1\n")}, []string{"dup.h:2", "both have value 1"}},
-		{"header bad version", []string{"--header", good + "=6.x"}, []string{"good.h", `"6.x"`}},
+		{"header missing", []string{"--header", filepath.Join(dir, "missing.h")}, []string{"missing.h", "no such file"}, ""},
+		{"header invalid", []string{"--header", write("dup.h", "#define CAP_A 1\n#define CAP_B 1\n")}, []string{"dup.h:2", "both have value 1"}, ""},
+		{"header bad version", []string{"--header", good + "=6.x"}, []string{"good.h", `"6.x"`}, ""},
 		{"header conflicts with table", []string{"--header", write("moved.h", "#define CAP_KILL 6\n")},
-			[]string{"moved.h", "CAP_KILL", "5", "6"}},
-		{"man page missing", []string{"--header", good, "--man-page", filepath.Join(dir, "missing.7.gz")}, []string{"missing.7.gz", "no such file"}},
-		{"kernel tree missing", []string{"--kernel-tree", filepath.Join(dir, "linux")}, []string{"linux"}},
+			[]string{"moved.h", "CAP_KILL", "5", "6"}, ""},
+		{"man page missing", []string{"--header", good, "--man-page", filepath.Join(dir, "missing.7.gz")}, []string{"missing.7.gz", "no such file"}, ""},
+		{"kernel tree missing", []string{"--kernel-tree", filepath.Join(dir, "linux")}, []string{"linux"}, ""},
+		{"out not a package name", []string{"--header", good}, []string{`"my-table"`, "--package"}, "my-table"},
+		{"out a keyword", []string{"--header", good}, []string{`"func"`, "--package"}, "func"},
+		{"out blank", []string{"--header", good}, []string{`"_"`, "--package"}, "_"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			outDir := filepath.Join(t.TempDir(), "captable")
+			outDir := filepath.Join(t.TempDir(), cmp.Or(tt.out, "captable"))
 			args := append([]string{"generate", "--out", outDir}, tt.args...)
 			if !slices.Contains(args, "--man-page") {
 				args = append(args, "--man-page", "")

@@ -103,19 +103,10 @@ func (o *generateOptions) resolveDefaults() error {
 		}
 		o.pkgName = filepath.Base(abs)
 	}
-	if !isGoIdentifier(o.pkgName) {
-		return fmt.Errorf("package name %q (from --out %s) is not a Go identifier; give --package", o.pkgName, o.out)
+	if !gen.IsPackageName(o.pkgName) {
+		return fmt.Errorf("package name %q (from --out %s) is not a Go package name; give --package", o.pkgName, o.out)
 	}
 	return nil
-}
-
-func isGoIdentifier(s string) bool {
-	for i, r := range s {
-		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9') {
-			return false
-		}
-	}
-	return s != ""
 }
 
 // merge reads every source and merges them, saying what it read.
