@@ -57,14 +57,7 @@ func runGenerate(w io.Writer, o *generateOptions) error {
 		return err
 	}
 	previous, _ := gen.ReadTable(filepath.Join(o.out, tableFile))
-	var table *gen.Table
-	var err error
-	if o.fromJSON != "" {
-		table, err = gen.ReadTable(o.fromJSON)
-		fmt.Fprintf(w, "read %s: %d capabilities\n", o.fromJSON, tableLen(table))
-	} else {
-		table, err = o.merge(w)
-	}
+	table, err := o.readTable(w)
 	if err != nil {
 		return err
 	}
@@ -76,11 +69,18 @@ func runGenerate(w io.Writer, o *generateOptions) error {
 	return nil
 }
 
-func tableLen(t *gen.Table) int {
-	if t == nil {
-		return 0
+// readTable returns the table to write: the one --from-json names, or the
+// merge of every source.
+func (o *generateOptions) readTable(w io.Writer) (*gen.Table, error) {
+	if o.fromJSON == "" {
+		return o.merge(w)
 	}
-	return len(t.Capabilities)
+	t, err := gen.ReadTable(o.fromJSON)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(w, "read %s: %d capabilities\n", o.fromJSON, len(t.Capabilities))
+	return t, nil
 }
 
 // resolveDefaults fills in the checkout-relative defaults of --out and
