@@ -123,7 +123,7 @@ func (o *generateOptions) merge(w io.Writer) (*gen.Table, error) {
 		return nil, err
 	}
 	for _, h := range headers {
-		fmt.Fprintf(w, "read %s (Linux %s): %d capabilities, last %d\n", h.File, cmpOrUnknown(h.Version), len(h.Capabilities), h.Last)
+		fmt.Fprintf(w, "read %s (Linux %s): %d capabilities, last %d\n", h.File, versionOrUnknown(h.Version), len(h.Capabilities), h.Last)
 		for _, warning := range h.Warnings {
 			fmt.Fprintf(w, "  warning: %s\n", warning)
 		}
@@ -142,7 +142,7 @@ func (o *generateOptions) merge(w io.Writer) (*gen.Table, error) {
 	return table, err
 }
 
-func cmpOrUnknown(version string) string {
+func versionOrUnknown(version string) string {
 	if version == "" {
 		return "version unknown"
 	}
@@ -268,17 +268,17 @@ func reportChanges(w io.Writer, previous, table *gen.Table) {
 	}
 	changed := false
 	if previous.Kernel != table.Kernel {
-		fmt.Fprintf(w, "kernel: %s -> %s\n", cmpOrUnknown(previous.Kernel), table.Kernel)
+		fmt.Fprintf(w, "kernel: %s -> %s\n", versionOrUnknown(previous.Kernel), table.Kernel)
 		changed = true
 	}
 	for _, e := range table.Capabilities {
 		old, ok := previous.Lookup(e.Name)
 		switch {
 		case !ok:
-			fmt.Fprintf(w, "new: %s = %d (since Linux %s)\n", e.Name, e.Value, cmpOrUnknown(e.Since))
+			fmt.Fprintf(w, "new: %s = %d (since Linux %s)\n", e.Name, e.Value, versionOrUnknown(e.Since))
 		case old != e:
 			fmt.Fprintf(w, "changed: %s = %d (since Linux %s), was %d (since Linux %s)\n",
-				e.Name, e.Value, cmpOrUnknown(e.Since), old.Value, cmpOrUnknown(old.Since))
+				e.Name, e.Value, versionOrUnknown(e.Since), old.Value, versionOrUnknown(old.Since))
 		default:
 			continue
 		}

@@ -41,7 +41,7 @@ func printJSON(w io.Writer, v any) error {
 }
 
 func printHeader(w io.Writer, h *gen.Header) error {
-	fmt.Fprintf(w, "%s (Linux %s): %d capabilities, last %d\n", h.File, cmpOrUnknown(h.Version), len(h.Capabilities), h.Last)
+	fmt.Fprintf(w, "%s (Linux %s): %d capabilities, last %d\n", h.File, versionOrUnknown(h.Version), len(h.Capabilities), h.Last)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, c := range h.Capabilities {
 		fmt.Fprintf(tw, "%d\t%s\n", c.Value, c.Name)
