@@ -32,7 +32,7 @@ func checkoutRoot() (string, error) {
 		return "", err
 	}
 	for {
-		if mod, _, err := enclosingModule(dir); err == nil && mod == modulePath {
+		if mod, err := enclosingModule(dir); err == nil && mod == modulePath {
 			return dir, nil
 		}
 		parent := filepath.Dir(dir)
@@ -43,20 +43,20 @@ func checkoutRoot() (string, error) {
 	}
 }
 
-// enclosingModule returns the module path declared by dir/go.mod and dir.
-func enclosingModule(dir string) (string, string, error) {
+// enclosingModule returns the module path declared by dir/go.mod.
+func enclosingModule(dir string) (string, error) {
 	f, err := os.Open(filepath.Join(dir, "go.mod"))
 	if err != nil {
-		return "", "", err
+		return "", err
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		if rest, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "module "); ok {
-			return strings.Trim(strings.TrimSpace(rest), `"`), dir, nil
+			return strings.Trim(strings.TrimSpace(rest), `"`), nil
 		}
 	}
-	return "", "", fmt.Errorf("%s/go.mod: no module line", dir)
+	return "", fmt.Errorf("%s/go.mod: no module line", dir)
 }
 
 // importPath returns the Go import path of the package in dir, found from
@@ -67,8 +67,8 @@ func importPath(dir string) (string, error) {
 		return "", err
 	}
 	for d := abs; ; d = filepath.Dir(d) {
-		if mod, root, err := enclosingModule(d); err == nil {
-			rel, err := filepath.Rel(root, abs)
+		if mod, err := enclosingModule(d); err == nil {
+			rel, err := filepath.Rel(d, abs)
 			if err != nil {
 				return "", err
 			}
