@@ -6,6 +6,7 @@ import (
 	"math/bits"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/capgen-dev/capgen/capnames"
 	"go.podman.io/common/pkg/capabilities"
@@ -123,8 +124,9 @@ func mergeCapSet(base, adds, drops []string, env mergeEnv) (capnames.Set, error)
 // parseCapList parses the entries of one input list into a set. all reports
 // whether an entry was "all", which only a list with allowAll may hold.
 func parseCapList(list string, entries []string, last capnames.Cap, allowAll bool) (set capnames.Set, all bool, err error) {
+	index := capIndex()
 	for _, e := range entries {
-		c, ok := capIndex.lookup(e)
+		c, ok := index.lookup(e)
 		if !ok {
 			if isAll(e) {
 				if !allowAll {
@@ -173,9 +175,11 @@ func (e *unknownCapError) Unwrap() []error {
 	return []error{capabilities.ErrUnknownCapability, e.err}
 }
 
-// capIndex holds the table's names in the two forms engines pass most,
-// "CAP_NET_ADMIN" and "NET_ADMIN", and the string order of all names.
-var capIndex = newNameIndex(capnames.Default())
+// capIndex returns the index of the table's names in the two forms engines
+// pass most, "CAP_NET_ADMIN" and "NET_ADMIN", and of the string order of
+// all names. It is built on first use, not at start-up: a program that
+// imports the package without merging pays nothing.
+var capIndex = sync.OnceValue(func() *nameIndex { return newNameIndex(capnames.Default()) })
 
 // nameIndex finds a canonical name in a few nanoseconds, where
 // capnames.Parse folds case and consults a map; everything else goes to
@@ -261,7 +265,7 @@ func (x *nameIndex) lookup(e string) (capnames.Cap, bool) {
 
 // sortedNames returns the names of s sorted as strings, in one allocation.
 func sortedNames(s capnames.Set) []string {
-	x := capIndex
+	x := capIndex()
 	var ranks uint64
 	for v := uint64(s); v != 0; v &= v - 1 {
 		ranks |= 1 << x.rank[bits.TrailingZeros64(v)]

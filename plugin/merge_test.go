@@ -159,7 +159,7 @@ func TestMergeCaps(t *testing.T) {
 }
 
 func TestNameIndex(t *testing.T) {
-	x := capIndex
+	x := capIndex()
 	if x.seed == 0 {
 		t.Error("no collision-free hash for the table: every entry takes capnames.Parse")
 	}
