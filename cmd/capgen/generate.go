@@ -28,7 +28,7 @@ type generateOptions struct {
 func newGenerateCommand() *cobra.Command {
 	var o generateOptions
 	cmd := &cobra.Command{
-		Use:   "generate [--header FILE[=VERSION]]... [--kernel-tree DIR] [--man-page FILE] [--out DIR]",
+		Use:   "generate [flags]",
 		Short: "Generate the capability table from kernel headers",
 		Long: `Generate parses kernel capability headers, merges them with the committed table
 and the since-versions of capabilities(7), and writes zz_generated.go and
@@ -42,13 +42,13 @@ capabilities.json into --out. Without --header or --kernel-tree it reads
 		},
 	}
 	f := cmd.Flags()
-	f.StringArrayVar(&o.headers, "header", nil, "capability header to read, optionally with its kernel version (FILE=6.1)")
-	f.StringArrayVar(&o.kernelTrees, "kernel-tree", nil, "kernel source tree whose header and Makefile version to read")
-	f.StringVar(&o.manPage, "man-page", systemManPage, `capabilities(7) to take since-versions from ("" for none)`)
-	f.StringVar(&o.out, "out", "", "directory to write into (default: capnames of this checkout)")
-	f.StringVar(&o.table, "table", "", "committed table to merge with (default: capnames/capabilities.json of this checkout, else the table built into capgen)")
-	f.StringVar(&o.fromJSON, "from-json", "", "regenerate from this capabilities.json alone, reading no header or man page")
-	f.StringVar(&o.pkgName, "package", "", "package name of the generated file (default: base name of --out)")
+	f.StringArrayVar(&o.headers, "header", nil, "capability header `FILE[=VERSION]` to read, such as capability.h=6.1 (repeatable)")
+	f.StringArrayVar(&o.kernelTrees, "kernel-tree", nil, "kernel source tree `DIR` whose capability header and Makefile version to read (repeatable)")
+	f.StringVar(&o.manPage, "man-page", systemManPage, "capabilities(7) `FILE` to take since-versions from (\"\" for none)")
+	f.StringVar(&o.out, "out", "", "`DIR` to write zz_generated.go and capabilities.json into (default: capnames of this checkout)")
+	f.StringVar(&o.table, "table", "", "committed table `FILE` to merge with (default: capnames/capabilities.json of this checkout, else the table built into capgen)")
+	f.StringVar(&o.fromJSON, "from-json", "", "regenerate from the capabilities.json `FILE` alone, reading no header or man page")
+	f.StringVar(&o.pkgName, "package", "", "package `NAME` of the generated file (default: base name of --out)")
 	return cmd
 }
 

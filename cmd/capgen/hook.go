@@ -42,7 +42,7 @@ stderr and exits 1; the engine then fails the container.`,
 				plugin.HookOptions{Runtime: runtime, Policy: p})
 		},
 	}
-	cmd.Flags().StringVar(&runtime, "runtime", "", "OCI runtime the container runs with: a containers.conf name or a path (default: containers.conf's engine.runtime)")
-	cmd.Flags().StringVar(&policy, "policy", plugin.Auto.String(), "entry form: auto, names, numeric or all-caps")
+	cmd.Flags().StringVar(&runtime, "runtime", "", "OCI `RUNTIME` the container runs with: a containers.conf name or a path (default: containers.conf engine.runtime)")
+	cmd.Flags().StringVar(&policy, "policy", plugin.Auto.String(), "entry form `POLICY`: auto, names, numeric or all-caps")
 	return cmd
 }

@@ -54,7 +54,7 @@ a numeral, or not at all.`,
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	cmd.Flags().StringVar(&runtime, "runtime", "", "OCI runtime name (from containers.conf) or path to add a column for")
+	cmd.Flags().StringVar(&runtime, "runtime", "", "OCI `RUNTIME` to add a column for: a containers.conf name or a path")
 	return cmd
 }
 

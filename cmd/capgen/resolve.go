@@ -56,13 +56,13 @@ path; it defaults to containers.conf's engine.runtime, as Podman's does, or
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.runtime, "runtime", "", "OCI runtime name or path (default: containers.conf engine.runtime, else runc)")
-	f.StringVar(&o.policy, "policy", plugin.Auto.String(), "entry form: auto, names, numeric or all-caps")
-	f.StringSliceVar(&o.adds, "cap-add", nil, `capabilities to add, or "all"`)
-	f.StringSliceVar(&o.drops, "cap-drop", nil, `capabilities to drop, or "all"`)
+	f.StringVar(&o.runtime, "runtime", "", "OCI `RUNTIME`: a containers.conf name or a path (default: containers.conf engine.runtime, else runc)")
+	f.StringVar(&o.policy, "policy", plugin.Auto.String(), "entry form `POLICY`: auto, names, numeric or all-caps")
+	f.StringSliceVar(&o.adds, "cap-add", nil, "`CAPS` to add, comma-separated, or \"all\" (repeatable)")
+	f.StringSliceVar(&o.drops, "cap-drop", nil, "`CAPS` to drop, comma-separated, or \"all\" (repeatable)")
 	f.BoolVar(&o.privileged, "privileged", false, "every capability of the bounding set")
-	f.StringVar(&o.user, "user", "", "user (name, uid or user:group) the container runs as")
-	f.StringVar(&o.imageLabel, "image-label", "", "value of the image's io.containers.capabilities label")
+	f.StringVar(&o.user, "user", "", "`USER` the container runs as: a name, a uid or user:group")
+	f.StringVar(&o.imageLabel, "image-label", "", "`VALUE` of the image's io.containers.capabilities label")
 	f.BoolVar(&o.asJSON, "json", false, "print JSON")
 	return cmd
 }

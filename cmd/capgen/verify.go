@@ -29,7 +29,7 @@ no capability the table lacks; otherwise it names what differs and exits 1.`,
 			return runVerify(cmd.OutOrStdout(), filepath.Join(root, committedDir), header)
 		},
 	}
-	cmd.Flags().StringVar(&header, "header", systemHeader, `header whose capabilities the table must hold ("" for none; skipped when absent)`)
+	cmd.Flags().StringVar(&header, "header", systemHeader, "capability header `FILE` whose capabilities the table must hold (\"\" for none; skipped when absent)")
 	return cmd
 }
 
