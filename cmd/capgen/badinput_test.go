@@ -317,6 +317,28 @@ func TestBadInputGenerate(t *testing.T) {
 	}
 }
 
+// TestBadInputGenerateFromJSON checks that generate --from-json refuses the
+// sources it would otherwise ignore.
+func TestBadInputGenerateFromJSON(t *testing.T) {
+	dir := t.TempDir()
+	for _, flag := range []string{"--header", "--kernel-tree", "--man-page", "--table"} {
+		t.Run(flag, func(t *testing.T) {
+			outDir := filepath.Join(dir, "captable")
+			out, err := badInputCommand(t, "", "generate", "--out", outDir,
+				"--from-json", "../../capnames/capabilities.json", flag, filepath.Join(dir, "x"))
+			if err == nil {
+				t.Fatalf("accepted:\n%s", out)
+			}
+			if !strings.Contains(err.Error(), "from-json") || !strings.Contains(err.Error(), flag[2:]) {
+				t.Errorf("error %q does not name --from-json and %s", err, flag)
+			}
+			if _, statErr := os.Stat(outDir); !errors.Is(statErr, os.ErrNotExist) {
+				t.Errorf("%s written despite the error", outDir)
+			}
+		})
+	}
+}
+
 // TestBadInputHookStdin runs capgen hook on stdin that is not a spec an
 // engine writes: it must fail naming the problem, with nothing on stdout.
 func TestBadInputHookStdin(t *testing.T) {

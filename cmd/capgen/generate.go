@@ -49,6 +49,11 @@ capabilities.json into --out. Without --header or --kernel-tree it reads
 	f.StringVar(&o.table, "table", "", "committed table `FILE` to merge with (default: capnames/capabilities.json of this checkout, else the table built into capgen)")
 	f.StringVar(&o.fromJSON, "from-json", "", "regenerate from the capabilities.json `FILE` alone, reading no header or man page")
 	f.StringVar(&o.pkgName, "package", "", "package `NAME` of the generated file (default: base name of --out)")
+	// --from-json reads nothing else: a source given beside it would be
+	// ignored without a word.
+	for _, source := range []string{"header", "kernel-tree", "man-page", "table"} {
+		cmd.MarkFlagsMutuallyExclusive("from-json", source)
+	}
 	return cmd
 }
 
