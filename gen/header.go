@@ -64,6 +64,8 @@ type HeaderError struct {
 	Msg  string // the reason; it names the other line when there are two
 }
 
+// Error returns "FILE:LINE: invalid capability header: REASON", without
+// the line for an error about the whole file.
 func (e *HeaderError) Error() string {
 	if e.Line == 0 {
 		return fmt.Sprintf("%s: %v: %s", e.File, ErrInvalidHeader, e.Msg)
@@ -71,6 +73,7 @@ func (e *HeaderError) Error() string {
 	return fmt.Sprintf("%s:%d: %v: %s", e.File, e.Line, ErrInvalidHeader, e.Msg)
 }
 
+// Unwrap returns [ErrInvalidHeader], so that errors.Is matches it.
 func (e *HeaderError) Unwrap() error { return ErrInvalidHeader }
 
 // ParseHeader parses the capability header src. The file name is used in
