@@ -138,9 +138,6 @@ func plan(req Request) (*application, error) {
 // "all" request, and a warning when the image label was ignored.
 func boundingRequest(req Request, env Env) (caps capnames.Set, all bool, warning string, err error) {
 	kernel := env.kernel()
-	if _, _, err := mergeSet("containers.conf default_capabilities", req.Defaults, nil, nil, env, kernel); err != nil {
-		return 0, false, "", err
-	}
 	merged, all, err := mergeSet("", req.Defaults, req.Adds, req.Drops, env, kernel)
 	switch {
 	case err != nil:
@@ -184,10 +181,15 @@ func namesIn(t *capnames.Table, s capnames.Set) string {
 
 // mergeSet runs MergeCapabilities on one part of the request against env,
 // with "all" in adds standing for allSet, and returns the result as a set
-// and whether adds held "all". what names the input in errors, when
-// mergeCaps's own names (base, cap-add, cap-drop) do not say it.
+// and whether adds held "all". base is always containers.conf's
+// default_capabilities, and errors name it so. what names the input in
+// errors, when the list names (cap-add, cap-drop) do not say it.
 func mergeSet(what string, base, adds, drops []string, env Env, allSet capnames.Set) (capnames.Set, bool, error) {
-	menv := mergeEnv{last: env.KernelLast, bounding: func() (capnames.Set, error) { return allSet, nil }}
+	menv := mergeEnv{
+		last:     env.KernelLast,
+		bounding: func() (capnames.Set, error) { return allSet, nil },
+		base:     "containers.conf default_capabilities",
+	}
 	set, err := mergeCapSet(base, adds, drops, menv)
 	if err != nil {
 		if what == "" {

@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math/bits"
@@ -78,6 +79,8 @@ type mergeEnv struct {
 	// bounding returns the set "all" in adds stands for. It is called only
 	// for such a request.
 	bounding func() (capnames.Set, error)
+	// base names the base list in errors; "" is "base".
+	base string
 }
 
 // mergeCaps is MergeCapabilities against env.
@@ -91,7 +94,8 @@ func mergeCaps(base, adds, drops []string, env mergeEnv) ([]string, error) {
 
 // mergeCapSet is mergeCaps with the result as a set.
 func mergeCapSet(base, adds, drops []string, env mergeEnv) (capnames.Set, error) {
-	baseSet, _, err := parseCapList("base", base, env.last, false)
+	baseName := cmp.Or(env.base, "base")
+	baseSet, _, err := parseCapList(baseName, base, env.last, false)
 	if err != nil || len(adds) == 0 && len(drops) == 0 {
 		return baseSet, err
 	}
@@ -165,7 +169,7 @@ func notInKernel(entry string, c, last capnames.Cap) error {
 // kernel. It matches both go.podman.io/common's and capnames' sentinels, so
 // callers of either API can test for it.
 type unknownCapError struct {
-	list string // "base", "cap-add" or "cap-drop"
+	list string // the list's name: "cap-add", "cap-drop" or mergeEnv.base
 	err  error  // wraps capnames.ErrUnknown and quotes the entry
 }
 
