@@ -43,4 +43,28 @@
 // overlong lines and files larger than [MaxHeaderSize]. Gaps in the
 // numbering, which vendor forks have, are accepted and reported in
 // [Header.Warnings].
+//
+// # Kernel versions
+//
+// A header's kernel version is given by hand (dotted decimal, "6.1" to
+// "2.6.18.8"), read by [ReadHeader] from a version.h beside the header
+// ([VersionFromVersionH]) or by [KernelTreeHeader] from a kernel tree's top
+// Makefile ([VersionFromMakefile]). Errors about versions wrap
+// [ErrInvalidVersion].
+//
+// # Merging sources
+//
+// [Merge] combines the committed [Table], parsed headers and the
+// since-versions of capabilities(7) ([ParseManPage]) into one table. Names
+// and numbers must agree across all of them; a capability's since-version
+// comes from the committed table or the man page, else from the oldest
+// versioned header that defines it. Any disagreement is an error wrapping
+// [ErrConflict] that names both sources.
+//
+// # Writing the table
+//
+// A [Table] is written twice: as the language-neutral capabilities.json
+// ([Table.MarshalIndent], read back with [ReadTable]) and as Go source by
+// [EmitGo], which uses github.com/dave/jennifer. Both depend on the table
+// alone, so regenerating gives identical bytes.
 package gen

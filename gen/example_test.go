@@ -54,3 +54,57 @@ func ExampleVersionFromMakefile() {
 	fmt.Println(v, err)
 	// Output: 6.6.0 <nil>
 }
+
+// ExampleMerge merges two versioned headers and a man page: each
+// capability's since-version is the man page's when it gives one, else the
+// release of the oldest header that defines it.
+func ExampleMerge() {
+	old, _ := gen.ParseHeader("5.8/capability.h", []byte(`#define CAP_CHOWN 0
+#define CAP_PERFMON 1
+#define CAP_LAST_CAP CAP_PERFMON
+`))
+	old.Version = "5.8.0"
+	cur, _ := gen.ParseHeader("6.1/capability.h", []byte(`#define CAP_CHOWN 0
+#define CAP_PERFMON 1
+#define CAP_CHECKPOINT_RESTORE 2
+#define CAP_LAST_CAP CAP_CHECKPOINT_RESTORE
+`))
+	cur.Version = "6.1.187"
+	t, warnings, err := gen.Merge(gen.Sources{
+		Headers:     []*gen.Header{old, cur},
+		ManPage:     map[string]string{"CAP_CHOWN": "2.2"},
+		ManPageName: "capabilities(7)",
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Print(string(t.MarshalIndent()))
+	fmt.Println(warnings)
+	// Output:
+	// {
+	//   "kernel": "6.1.187",
+	//   "capabilities": [
+	//     {"name": "CAP_CHOWN", "value": 0, "since": "2.2"},
+	//     {"name": "CAP_PERFMON", "value": 1, "since": "5.8"},
+	//     {"name": "CAP_CHECKPOINT_RESTORE", "value": 2, "since": "6.1"}
+	//   ]
+	// }
+	// []
+}
+
+// ExampleMerge_conflict shows that two sources disagreeing is an error
+// naming both.
+func ExampleMerge_conflict() {
+	h, _ := gen.ParseHeader("vendor/capability.h", []byte("#define CAP_CHOWN 0\n#define CAP_KILL 6\n"))
+	committed := &gen.Table{Kernel: "6.1", Capabilities: []gen.Entry{
+		{Name: "CAP_CHOWN", Value: 0, Since: "2.2"},
+		{Name: "CAP_KILL", Value: 5, Since: "2.2"},
+	}}
+	_, _, err := gen.Merge(gen.Sources{Committed: committed, Headers: []*gen.Header{h}})
+	fmt.Println(errors.Is(err, gen.ErrConflict))
+	fmt.Println(err)
+	// Output:
+	// true
+	// capability sources disagree: CAP_KILL is 5 in the committed table but 6 in vendor/capability.h
+}
