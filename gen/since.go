@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"regexp"
 	"slices"
 )
@@ -43,7 +44,7 @@ func Merge(src Sources) (*Table, []string, error) {
 	}
 	t := &Table{Kernel: m.kernel}
 	var warnings []string
-	for _, v := range m.sortedValues() {
+	for _, v := range slices.Sorted(maps.Keys(m.byValue)) {
 		name := m.byValue[v].name
 		since, err := m.since(name)
 		if err != nil {
@@ -119,15 +120,6 @@ func (m *merger) define(o origin) error {
 	m.byName[o.name] = o
 	m.byValue[o.value] = o
 	return nil
-}
-
-func (m *merger) sortedValues() []int {
-	values := make([]int, 0, len(m.byValue))
-	for v := range m.byValue {
-		values = append(values, v)
-	}
-	slices.Sort(values)
-	return values
 }
 
 // since decides the release that added name; see Merge.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -46,12 +47,7 @@ func printHeader(w io.Writer, h *gen.Header) error {
 	for _, c := range h.Capabilities {
 		fmt.Fprintf(tw, "%d\t%s\n", c.Value, c.Name)
 	}
-	aliases := make([]string, 0, len(h.Aliases))
-	for alias := range h.Aliases {
-		aliases = append(aliases, alias)
-	}
-	slices.Sort(aliases)
-	for _, alias := range aliases {
+	for _, alias := range slices.Sorted(maps.Keys(h.Aliases)) {
 		fmt.Fprintf(tw, "alias\t%s = %s\n", alias, h.Aliases[alias])
 	}
 	if err := tw.Flush(); err != nil {
