@@ -206,9 +206,9 @@ func isConflictMarker(line []byte) bool {
 // quote quotes s for an error message, shortening it so that a 1 MiB value
 // does not make a 1 MiB message.
 func quote(s string) string {
-	const max = 40
-	if len(s) > max {
-		return strconv.Quote(s[:max]) + fmt.Sprintf("... (%d bytes)", len(s))
+	const maxQuoted = 40
+	if len(s) > maxQuoted {
+		return strconv.Quote(s[:maxQuoted]) + fmt.Sprintf("... (%d bytes)", len(s))
 	}
 	return strconv.Quote(s)
 }

@@ -68,8 +68,8 @@ func (t *Table) check() error {
 			return fmt.Errorf("%q is not a capability name", e.Name)
 		case names[e.Name]:
 			return fmt.Errorf("%s appears twice", e.Name)
-		case e.Value < 0 || e.Value > 63:
-			return fmt.Errorf("%s: value %d outside 0..63", e.Name, e.Value)
+		case e.Value < 0 || e.Value > maxCapValue:
+			return fmt.Errorf("%s: value %d outside 0..%d", e.Name, e.Value, maxCapValue)
 		case i > 0 && e.Value <= t.Capabilities[i-1].Value:
 			return fmt.Errorf("%s (%d) follows %s (%d): values must ascend", e.Name, e.Value,
 				t.Capabilities[i-1].Name, t.Capabilities[i-1].Value)
