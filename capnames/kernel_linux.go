@@ -58,15 +58,12 @@ func lastCap(file string, read func(Cap) (bool, error)) (Cap, error) {
 // as strict as [Parse] is with numerals, so that a mangled file cannot widen
 // ALL_CAPS.
 func parseLastCap(file, text string) (Cap, error) {
-	num := strings.TrimSuffix(text, "\n")
-	if !isDigits(num) {
-		return -1, fmt.Errorf("%s: %q is not a capability number in 0..%d", file, text, MaxCap)
+	if num := strings.TrimSuffix(text, "\n"); isDigits(num) {
+		if c, err := parseNumber(num); err == nil {
+			return c, nil
+		}
 	}
-	c, err := parseNumber(num)
-	if err != nil {
-		return -1, fmt.Errorf("%s: %q is not a capability number in 0..%d", file, text, MaxCap)
-	}
-	return c, nil
+	return -1, fmt.Errorf("%s: %s is not a capability number in 0..%d", file, quoteInput(text), MaxCap)
 }
 
 // searchLastCap finds the highest number PR_CAPBSET_READ accepts by binary
