@@ -193,7 +193,7 @@ func newEmission(requested capnames.Set, all bool, env Env, rt *Features, policy
 	for _, c := range requested.Caps() {
 		switch {
 		case c > env.KernelLast:
-			e.omit(c, NotInKernel, e.notInKernel(c))
+			e.omit(c, NotInKernel, kernelLacks(e.table, c, env.KernelLast))
 		case !env.Bounding.Has(c):
 			e.omit(c, NotInBoundingSet, "not in the bounding set of the process starting the runtime")
 		default:
@@ -203,11 +203,13 @@ func newEmission(requested capnames.Set, all bool, env Env, rt *Features, policy
 	return e, nil
 }
 
-func (e *emission) notInKernel(c capnames.Cap) string {
-	if entry, ok := e.table.Lookup(c); ok && entry.Since != "" {
-		return fmt.Sprintf("needs Linux %s; this kernel's last capability is %d", entry.Since, e.env.KernelLast)
+// kernelLacks says why a kernel whose last capability is last lacks c, a
+// capability above last: the Linux release that added c, when t knows it.
+func kernelLacks(t *capnames.Table, c, last capnames.Cap) string {
+	if entry, ok := t.Lookup(c); ok && entry.Since != "" {
+		return fmt.Sprintf("needs Linux %s; this kernel's last capability is %d", entry.Since, last)
 	}
-	return fmt.Sprintf("above this kernel's last capability, %d", e.env.KernelLast)
+	return fmt.Sprintf("above this kernel's last capability, %d", last)
 }
 
 func (e *emission) omit(c capnames.Cap, r Reason, text string) {

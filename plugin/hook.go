@@ -312,9 +312,11 @@ func materializeList(list string, entries []string, last capnames.Cap) (set capn
 		return 0, false, nil, err
 	}
 	for _, e := range unmapped {
-		reason := fmt.Sprintf("above this kernel's last capability, %d", last)
-		if _, err := capnames.Parse(e); err != nil {
+		var reason string
+		if c, err := capnames.Parse(e); err != nil {
 			reason = err.Error()
+		} else {
+			reason = kernelLacks(capnames.Default(), c, last)
 		}
 		warnings = append(warnings, fmt.Sprintf("process.capabilities.%s: dropped entry %q: %s", list, e, reason))
 	}

@@ -285,6 +285,29 @@ func TestFilterConfigKeepsOtherFields(t *testing.T) {
 	}
 }
 
+// TestFilterConfigOldKernel gives the hook, on a 5.7 kernel, entries for
+// capabilities that kernel lacks: they are dropped, and the warning says
+// which release added them.
+func TestFilterConfigOldKernel(t *testing.T) {
+	in := `{"ociVersion":"1.3.0","process":{"user":{"uid":0,"gid":0},"cwd":"/",` +
+		`"capabilities":{"bounding":["CAP_CHOWN","CAP_BPF","39","41"]}}}`
+	out, warnings, err := FilterConfig([]byte(in), HookEnv{Env: envOldKernel, Features: rtRunc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := hookGrantedSets(t, out, envOldKernel.KernelLast)[0]; got != capnames.SetOf(capnames.CAP_CHOWN) {
+		t.Errorf("bounding grants %v, want CAP_CHOWN only", got.Strings())
+	}
+	want := []string{
+		`process.capabilities.bounding: dropped entry "CAP_BPF": needs Linux 5.8; this kernel's last capability is 37`,
+		`process.capabilities.bounding: dropped entry "39": needs Linux 5.8; this kernel's last capability is 37`,
+		`process.capabilities.bounding: dropped entry "41": above this kernel's last capability, 37`,
+	}
+	if !slices.Equal(warnings, want) {
+		t.Errorf("warnings\n%q\nwant\n%q", warnings, want)
+	}
+}
+
 func TestFilterConfigInvalid(t *testing.T) {
 	valid := `{"ociVersion":"1.3.0","process":{"user":{"uid":0,"gid":0},"cwd":"/","capabilities":{"bounding":["CAP_KILL"]}}}`
 	tests := []struct {

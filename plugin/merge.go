@@ -157,12 +157,14 @@ func isAll(s string) bool {
 	return len(s) == 3 && s[0]|0x20 == 'a' && s[1]|0x20 == 'l' && s[2]|0x20 == 'l'
 }
 
+// notInKernel is the error for entry, which names c, a capability above the
+// kernel's last.
 func notInKernel(entry string, c, last capnames.Cap) error {
-	if since := c.Since(); since != "" {
-		return fmt.Errorf("capability %q: %w: %s needs Linux %s; this kernel's last capability is %d",
-			entry, capnames.ErrUnknown, c, since, last)
+	reason := kernelLacks(capnames.Default(), c, last)
+	if c.Known() {
+		reason = c.String() + " " + reason
 	}
-	return fmt.Errorf("capability %q: %w: above this kernel's last capability %d", entry, capnames.ErrUnknown, last)
+	return fmt.Errorf("capability %q: %w: %s", entry, capnames.ErrUnknown, reason)
 }
 
 // unknownCapError is an entry that is not a capability of the running
