@@ -105,6 +105,9 @@ func TestMergeKeepsHistoryAndWarnsWithoutSince(t *testing.T) {
 	if len(got.Capabilities) != 2 || got.Kernel != "6.1" {
 		t.Errorf("got %+v, want CAP_CHOWN kept beside CAP_BLOCK_ADMIN and kernel 6.1", got)
 	}
+	if e, ok := got.Lookup("CAP_BLOCK_ADMIN"); !ok || e.Value != 61 || e.Since != "" {
+		t.Errorf("CAP_BLOCK_ADMIN = %+v, %v; want value 61 with no since-version", e, ok)
+	}
 	if len(warnings) != 1 || !strings.Contains(warnings[0], "CAP_BLOCK_ADMIN") {
 		t.Errorf("warnings = %q, want one about CAP_BLOCK_ADMIN", warnings)
 	}
