@@ -1,7 +1,9 @@
 package plugin_test
 
 import (
+	"context"
 	"fmt"
+	"os"
 
 	"github.com/capgen-dev/capgen/capnames"
 	"github.com/capgen-dev/capgen/plugin"
@@ -53,4 +55,15 @@ func ExampleRewriteCapabilities() {
 	fmt.Println(len(c.Bounding), len(c.Effective), len(c.Permitted), len(c.Inheritable), len(c.Ambient))
 	// Output:
 	// 40 40 40 0 0
+}
+
+// The main function of a precreate hook: containers.conf's hooks run it
+// with the container's config.json on stdin and read the new one from its
+// stdout. The runtime is the one the engine runs the container with.
+func ExampleRunHook() {
+	opts := plugin.HookOptions{Runtime: "crun", Policy: plugin.Auto}
+	if err := plugin.RunHook(context.Background(), os.Stdin, os.Stdout, os.Stderr, opts); err != nil {
+		fmt.Fprintln(os.Stderr, "capgen hook:", err)
+		os.Exit(1)
+	}
 }

@@ -377,20 +377,3 @@ func decodeResults(t testing.TB, out string) []*Features {
 	}
 	return results
 }
-
-// An engine keeps one Prober and asks it before building each spec; the
-// answer comes from memory or the cache file unless the runtime changed.
-func ExampleProber() {
-	p := &Prober{Timeout: time.Second}
-	f, err := p.Probe(context.Background(), "runc")
-	switch {
-	case errors.Is(err, ErrRuntimeNotFound):
-		fmt.Println("no runc:", err)
-	case err != nil:
-		fmt.Println(err) // the context ended
-	case f.Unknown:
-		fmt.Printf("%s: capabilities unknown (%s); numerals: %t\n", f.Runtime, f.Reason, f.Numerals)
-	default:
-		fmt.Printf("%s (%s) recognises %d capabilities\n", f.Runtime, f.Version, len(f.Names))
-	}
-}
