@@ -224,17 +224,24 @@ func TestBadInputResolveGarbageRuntime(t *testing.T) {
 	}
 }
 
-// TestBadInputParse runs capgen parse on files that are not capability
-// headers.
-func TestBadInputParse(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name, content string) string {
+// fileWriter returns a function that writes a file of the given name and
+// content into dir and returns its path.
+func fileWriter(t *testing.T, dir string) func(name, content string) string {
+	return func(name, content string) string {
+		t.Helper()
 		path := filepath.Join(dir, name)
 		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return path
 	}
+}
+
+// TestBadInputParse runs capgen parse on files that are not capability
+// headers.
+func TestBadInputParse(t *testing.T) {
+	dir := t.TempDir()
+	write := fileWriter(t, dir)
 	good := write("good.h", "#define CAP_CHOWN 0\n#define CAP_LAST_CAP CAP_CHOWN\n")
 	tests := []struct {
 		name string
@@ -269,13 +276,7 @@ func TestBadInputParse(t *testing.T) {
 // that are not what they should be; nothing may be written.
 func TestBadInputGenerate(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, content string) string {
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return path
-	}
+	write := fileWriter(t, dir)
 	good := write("good.h", "#define CAP_CHOWN 0\n#define CAP_KILL 5\n#define CAP_LAST_CAP CAP_KILL\n")
 	tests := []struct {
 		name string
