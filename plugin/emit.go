@@ -121,10 +121,10 @@ func (r *Reason) UnmarshalText(text []byte) error {
 
 // Omission is a requested capability left out of the entries.
 type Omission struct {
-	Cap    capnames.Cap `json:"cap"`
-	Name   string       `json:"name"` // the table's name, or the number
-	Reason Reason       `json:"reason"`
-	Text   string       `json:"text"` // "needs Linux 5.8; ...", for people
+	Cap    capnames.Cap `json:"cap"`    // the capability left out
+	Name   string       `json:"name"`   // the table's name, or the number
+	Reason Reason       `json:"reason"` // why, for programs
+	Text   string       `json:"text"`   // "needs Linux 5.8; ...", for people
 }
 
 // Emit returns the entries of one process.capabilities list granting the
@@ -404,6 +404,8 @@ type Report struct {
 // Sets are the capability sets the five process.capabilities lists of a
 // spec grant.
 type Sets struct {
+	// Bounding, Effective, Inheritable, Permitted and Ambient are what
+	// the list of the same name grants.
 	Bounding, Effective, Inheritable, Permitted, Ambient capnames.Set
 }
 
