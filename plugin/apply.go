@@ -158,10 +158,14 @@ func labelRequest(label string, merged capnames.Set, all bool, env Env) (capname
 		return 0, false, "", nil
 	}
 	what := fmt.Sprintf("image label %s=%q", ImageLabel, label)
-	// "all" in the label stands for the bounding set, as in Podman.
-	caps, labelAll, err := mergeSet(what, nil, strings.Split(label, ","), nil, env, env.kernel().Intersect(env.Bounding))
+	// Podman merges the label as the adds of an empty request, so "all"
+	// stands for the bounding set.
+	caps, labelAll, err := parseCapList(what, strings.Split(label, ","), env.KernelLast, true)
 	if err != nil {
-		return 0, false, "", err
+		return 0, false, "", fmt.Errorf("%w: %w", ErrInvalidRequest, err)
+	}
+	if labelAll {
+		caps = env.kernel().Intersect(env.Bounding)
 	}
 	if missing := caps.Minus(merged.Intersect(env.Bounding)); missing != 0 {
 		return merged, all, fmt.Sprintf("%s asks for %s, which the request does not allow: label ignored",
