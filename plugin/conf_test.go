@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -27,9 +28,17 @@ func TestDefaultCapabilitiesRaw(t *testing.T) {
 
 func TestDefaultCapabilitiesBadFile(t *testing.T) {
 	conf := filepath.Join(t.TempDir(), "containers.conf")
-	os.WriteFile(conf, []byte("[containers]\ndefault_capabilities = 7\n"), 0o644)
+	if err := os.WriteFile(conf, []byte("[containers]\ndefault_capabilities = 7\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	t.Setenv("CONTAINERS_CONF", conf)
-	if got, err := DefaultCapabilities(); err == nil {
-		t.Errorf("DefaultCapabilities() = %q with a malformed file", got)
+	got, err := DefaultCapabilities()
+	if err == nil {
+		t.Fatalf("DefaultCapabilities() = %q with a malformed file", got)
+	}
+	for _, want := range []string{conf, "default_capabilities"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
 	}
 }
