@@ -339,6 +339,13 @@ func (p *Prober) exec(ctx context.Context, path, arg string) output {
 		// loaded machine a while to schedule.
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	}
+	return p.outcome(ctx, err, stdout, stderr)
+}
+
+// outcome is what a run of the runtime produced, given the context it ran
+// under, the error of its Wait (nil when the context ended first) and what
+// it wrote.
+func (p *Prober) outcome(ctx context.Context, err error, stdout, stderr *cappedBuffer) output {
 	switch {
 	case stdout.overflowed():
 		return output{failure: "output exceeds " + byteSize(p.outputLimit())}
