@@ -128,8 +128,8 @@ func plan(req Request) (*application, error) {
 				req.User, e.nameList(outside))
 		}
 	}
-	fits := a.root || a.user.Intersect(e.allowed) == 0 || a.user.Intersect(e.allowed) == e.allowed
-	e.resolve(fits)
+	shared := a.user.Intersect(e.allowed)
+	e.resolve(a.root || shared == 0 || shared == e.allowed)
 	return a, nil
 }
 
