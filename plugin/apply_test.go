@@ -180,18 +180,7 @@ func TestApply(t *testing.T) {
 					got.Bounding.Strings(), got.Effective.Strings(), got.Ambient.Strings(),
 					tt.bounding.Strings(), tt.effective.Strings(), tt.ambient.Strings())
 			}
-			if r.Policy != tt.policy {
-				t.Errorf("policy %v, want %v", r.Policy, tt.policy)
-			}
-			if got := omissionsOf(r); !slices.Equal(got, tt.omitted) {
-				t.Errorf("omitted %q, want %q", got, tt.omitted)
-			}
-			switch {
-			case tt.warning == "" && len(r.Warnings) != 0:
-				t.Errorf("warnings %q, want none", r.Warnings)
-			case tt.warning != "" && (len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], tt.warning)):
-				t.Errorf("warnings %q, want one containing %q", r.Warnings, tt.warning)
-			}
+			checkReportSummary(t, r, tt.policy, tt.omitted, tt.warning)
 			if tt.entries != nil && !slices.Equal(spec.Process.Capabilities.Bounding, tt.entries) {
 				t.Errorf("bounding entries\n got %q\nwant %q", spec.Process.Capabilities.Bounding, tt.entries)
 			}
@@ -378,14 +367,11 @@ func TestApplyInvalidRequest(t *testing.T) {
 // TestApplyHost applies a request against this machine's own environment
 // (the zero Env) and checks it against the kernel's answers.
 func TestApplyHost(t *testing.T) {
-	last, err := capnames.KernelLast()
+	host, err := HostEnv()
 	if err != nil {
 		t.Fatal(err)
 	}
-	bounding, err := capnames.Bounding()
-	if err != nil {
-		t.Fatal(err)
-	}
+	last, bounding := host.KernelLast, host.Bounding
 	spec := &specs.Spec{}
 	r, err := Apply(spec, Request{Adds: []string{"all"}, Runtime: rtRunc})
 	if err != nil {

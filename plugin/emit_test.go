@@ -58,6 +58,25 @@ func omissionsOf(r *Report) []string {
 	return out
 }
 
+// checkReportSummary checks the policy r applied, its omissions as
+// omissionsOf sums them up, and its warnings: none when warning is "",
+// else exactly one, containing warning.
+func checkReportSummary(t *testing.T, r *Report, policy Policy, omitted []string, warning string) {
+	t.Helper()
+	if r.Policy != policy {
+		t.Errorf("policy %v, want %v", r.Policy, policy)
+	}
+	if got := omissionsOf(r); !slices.Equal(got, omitted) {
+		t.Errorf("omitted %q, want %q", got, omitted)
+	}
+	switch {
+	case warning == "" && len(r.Warnings) != 0:
+		t.Errorf("warnings %q, want none", r.Warnings)
+	case warning != "" && (len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], warning)):
+		t.Errorf("warnings %q, want one containing %q", r.Warnings, warning)
+	}
+}
+
 func TestEmit(t *testing.T) {
 	all40 := capnames.UpTo(40)
 	sysRes := capnames.SetOf(capnames.CAP_SYS_RESOURCE)
@@ -171,18 +190,7 @@ func TestEmit(t *testing.T) {
 			if r.Granted != tt.wantGrant {
 				t.Errorf("granted %v, want %v", r.Granted.Strings(), tt.wantGrant.Strings())
 			}
-			if r.Policy != tt.wantPol {
-				t.Errorf("policy %v, want %v", r.Policy, tt.wantPol)
-			}
-			if got := omissionsOf(r); !slices.Equal(got, tt.wantOmit) {
-				t.Errorf("omitted %q, want %q", got, tt.wantOmit)
-			}
-			switch {
-			case tt.wantWarn == "" && len(r.Warnings) != 0:
-				t.Errorf("warnings %q, want none", r.Warnings)
-			case tt.wantWarn != "" && (len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], tt.wantWarn)):
-				t.Errorf("warnings %q, want one containing %q", r.Warnings, tt.wantWarn)
-			}
+			checkReportSummary(t, r, tt.wantPol, tt.wantOmit, tt.wantWarn)
 			checkEmission(t, tt.requested, tt.env, tt.rt, entries, r)
 		})
 	}

@@ -402,14 +402,11 @@ func isNonASCII(e string) bool {
 // deviates on purpose, which it checks explicitly.
 func TestMergeCapabilitiesDifferential(t *testing.T) {
 	const inputs = 12000
-	last, err := capnames.KernelLast()
+	host, err := HostEnv()
 	if err != nil {
 		t.Fatal(err)
 	}
-	bounding, err := capnames.Bounding()
-	if err != nil {
-		t.Fatal(err)
-	}
+	last, bounding := host.KernelLast, host.Bounding
 	var commonKnows capnames.Set
 	for _, s := range capabilities.AllCapabilities() {
 		c, err := capnames.Parse(s)
