@@ -104,3 +104,29 @@ func TestEmitGoRejects(t *testing.T) {
 		}
 	}
 }
+
+// TestCommittedTableAgreesWithManPage checks the committed since-versions
+// against Debian's capabilities(7), entry by entry.
+func TestCommittedTableAgreesWithManPage(t *testing.T) {
+	f, err := os.Open("/usr/share/man/man7/capabilities.7.gz")
+	if err != nil {
+		t.Skip("capabilities(7) not installed (Debian package manpages):", err)
+	}
+	defer f.Close()
+	man, err := ParseManPage(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	table, err := ReadTable("../capnames/capabilities.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range table.Capabilities {
+		if since, ok := man[e.Name]; ok && since != e.Since {
+			t.Errorf("%s: since %q in the table, %q in capabilities(7)", e.Name, e.Since, since)
+		}
+	}
+	if len(table.Capabilities) < len(man) {
+		t.Errorf("the table has %d capabilities, capabilities(7) describes %d", len(table.Capabilities), len(man))
+	}
+}
