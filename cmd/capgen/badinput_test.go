@@ -17,44 +17,15 @@ import (
 	"github.com/capgen-dev/capgen/plugin"
 )
 
-// badInputRuntime writes a runtime whose "features" lists the table's
-// names, as runc's does, and one whose "features" prints garbage. Both
-// live in a temporary directory.
+// badInputRuntime returns a runtime whose "features" lists the table's
+// names, as runc's does, or with garbage, one whose "features" prints
+// something that is not JSON.
 func badInputRuntime(t *testing.T, garbage bool) string {
 	t.Helper()
-	out := "unknown command features"
-	if !garbage {
-		b, err := json.Marshal(map[string]any{
-			"ociVersionMin": "1.0.0", "ociVersionMax": "1.1.0",
-			"linux":       map[string]any{"capabilities": capnames.Default().Set().Strings()},
-			"annotations": map[string]string{"org.opencontainers.runc.version": "1.1.5-badinput"},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = string(b)
+	if garbage {
+		return fakeRuntimePrinting(t, "unknown command features")
 	}
-	path := filepath.Join(t.TempDir(), "badinput-runc")
-	script := "#!/bin/sh\n[ \"$1\" = features ] || exit 1\ncat <<'EOF'\n" + out + "\nEOF\n"
-	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
-// badInputResolve runs capgen resolve in-process with a prober whose cache
-// is a temporary directory, and returns stdout and the error.
-func badInputResolve(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	prober := &plugin.Prober{CacheDir: t.TempDir()}
-	var out, errOut bytes.Buffer
-	cmd := newResolveCommandWith(prober.Probe)
-	cmd.SilenceUsage, cmd.SilenceErrors = true, true
-	cmd.SetArgs(args)
-	cmd.SetOut(&out)
-	cmd.SetErr(&errOut)
-	err := cmd.Execute()
-	return out.String(), err
+	return fakeRuntime(t, false)
 }
 
 // badInputCommand runs a capgen command in-process with stdin and returns
@@ -126,7 +97,7 @@ func TestBadInputResolveFlags(t *testing.T) {
 			if !slices.Contains(args, "--runtime") {
 				args = append(args, "--runtime", runc)
 			}
-			out, err := badInputResolve(t, args...)
+			out, err := runResolveCmd(t, args...)
 			checkBadInputError(t, out, err, tt.want)
 		})
 	}
@@ -154,7 +125,7 @@ func TestBadInputResolveAccepted(t *testing.T) {
 	runc := badInputRuntime(t, false)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, err := badInputResolve(t, append([]string{"--json", "--runtime", runc}, tt.args...)...)
+			out, err := runResolveCmd(t, append([]string{"--json", "--runtime", runc}, tt.args...)...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -188,7 +159,7 @@ func TestBadInputResolveAccepted(t *testing.T) {
 // containers.conf's default_capabilities as this process reads them.
 func badInputDefaults(t *testing.T) []string {
 	t.Helper()
-	out, err := badInputResolve(t, "--json", "--runtime", badInputRuntime(t, false))
+	out, err := runResolveCmd(t, "--json", "--runtime", badInputRuntime(t, false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +183,7 @@ func setOfEntries(t *testing.T, entries []string) capnames.Set {
 // is garbage: resolve says the features are unknown and why, and emits
 // the table's names only.
 func TestBadInputResolveGarbageRuntime(t *testing.T) {
-	out, err := badInputResolve(t, "--runtime", badInputRuntime(t, true), "--cap-add", "net_raw")
+	out, err := runResolveCmd(t, "--runtime", badInputRuntime(t, true), "--cap-add", "net_raw")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,8 +32,15 @@ func fakeRuntime(t *testing.T, allCaps bool) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return fakeRuntimePrinting(t, string(features))
+}
+
+// fakeRuntimePrinting writes a runtime whose "features" prints out and
+// which fails every other command.
+func fakeRuntimePrinting(t *testing.T, out string) string {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "fake-runc")
-	script := "#!/bin/sh\n[ \"$1\" = features ] || exit 1\ncat <<'EOF'\n" + string(features) + "\nEOF\n"
+	script := "#!/bin/sh\n[ \"$1\" = features ] || exit 1\ncat <<'EOF'\n" + out + "\nEOF\n"
 	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
