@@ -67,11 +67,7 @@ func assertCacheFile(t *testing.T, dir string, r *fakeRuntime, want *Features) {
 
 func TestCacheSecondProcessDoesNotExec(t *testing.T) {
 	r, dir := primed(t)
-	results := helperResults(t, helperCommand(t, r.path, dir, 1))
-	if len(results) != 1 {
-		t.Fatalf("helper printed %d results", len(results))
-	}
-	assertFeatures(t, results[0], runcLike(r.path))
+	assertHelperProbes(t, r, dir, 1)
 	assertRuns(t, r, 1)
 }
 
@@ -285,13 +281,7 @@ func TestCacheUnreadable(t *testing.T) {
 	if err := os.Chmod(cacheFile(t, dir), 0); err != nil {
 		t.Fatal(err)
 	}
-	results := helperResults(t, helperCommand(t, r.path, dir, 2, wrapper...))
-	if len(results) != 2 {
-		t.Fatalf("helper printed %d results", len(results))
-	}
-	for _, f := range results {
-		assertFeatures(t, f, runcLike(r.path))
-	}
+	assertHelperProbes(t, r, dir, 2, wrapper...)
 	assertRuns(t, r, 2)
 	if st, err := os.Stat(cacheFile(t, dir)); err != nil || st.Mode().Perm() != 0o600 {
 		t.Errorf("cache file after rewrite: %v, %v; want mode 0600", st, err)
@@ -310,13 +300,7 @@ func TestCacheDirReadOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.Chmod(dir, 0o700) })
-	results := helperResults(t, helperCommand(t, r.path, dir, 3, wrapper...))
-	if len(results) != 3 {
-		t.Fatalf("helper printed %d results", len(results))
-	}
-	for _, f := range results {
-		assertFeatures(t, f, runcLike(r.path))
-	}
+	assertHelperProbes(t, r, dir, 3, wrapper...)
 	assertRuns(t, r, 1)
 	if entries, err := os.ReadDir(dir); err != nil || len(entries) != 0 {
 		t.Errorf("read-only cache directory now holds %v (%v)", entries, err)
@@ -451,5 +435,19 @@ func TestCacheConcurrentGoroutines(t *testing.T) {
 			}
 			assertRuns(t, r, 1)
 		})
+	}
+}
+
+// assertHelperProbes has a helper process (started through wrapper, if
+// any) probe r n times with the cache in dir, and checks that every answer
+// is r's runc-like features.
+func assertHelperProbes(t *testing.T, r *fakeRuntime, dir string, n int, wrapper ...string) {
+	t.Helper()
+	results := helperResults(t, helperCommand(t, r.path, dir, n, wrapper...))
+	if len(results) != n {
+		t.Fatalf("helper printed %d results, want %d", len(results), n)
+	}
+	for _, f := range results {
+		assertFeatures(t, f, runcLike(r.path))
 	}
 }
