@@ -64,6 +64,8 @@ type HookOptions struct {
 	Policy Policy
 	// MaxInput is the largest input accepted; 0 is [MaxHookInput].
 	MaxInput int64
+	// Prober probes the runtime; nil is the process-wide Prober of [Probe].
+	Prober *Prober
 }
 
 // RunHook is the precreate hook of an engine that runs
@@ -341,7 +343,11 @@ func hostHookEnv(ctx context.Context, opts HookOptions) (HookEnv, []string, erro
 		runtime = cfg.Engine.OCIRuntime
 	}
 	var warnings []string
-	features, err := Probe(ctx, runtime)
+	probe := Probe
+	if opts.Prober != nil {
+		probe = opts.Prober.Probe
+	}
+	features, err := probe(ctx, runtime)
 	if err != nil {
 		warnings = append(warnings, fmt.Sprintf("%v; writing capability names only", err))
 		features = &Features{Runtime: runtime, Unknown: true, Reason: err.Error()}

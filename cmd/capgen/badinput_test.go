@@ -14,7 +14,6 @@ import (
 	"testing"
 
 	"github.com/capgen-dev/capgen/capnames"
-	"github.com/capgen-dev/capgen/plugin"
 )
 
 // badInputRuntime returns a runtime whose "features" lists the table's
@@ -412,10 +411,10 @@ func TestBadInputContainersConfProcess(t *testing.T) {
 	if os.Getenv("CAPGEN_BADINPUT_PROCESS") != "1" {
 		t.Skip("started by TestBadInputContainersConf")
 	}
-	prober := &plugin.Prober{CacheDir: os.Getenv("CAPGEN_BADINPUT_CACHE")}
-	cmd := newResolveCommandWith(prober.Probe)
+	cmd := newResolveCommand()
 	cmd.SilenceUsage, cmd.SilenceErrors = true, true
-	cmd.SetArgs([]string{"--json", "--runtime", os.Getenv("CAPGEN_BADINPUT_RUNTIME")})
+	cmd.SetArgs([]string{"--json", "--runtime", os.Getenv("CAPGEN_BADINPUT_RUNTIME"),
+		"--cache-dir", os.Getenv("CAPGEN_BADINPUT_CACHE")})
 	cmd.SetOut(os.Stdout)
 	if err := cmd.Execute(); err != nil {
 		os.Stderr.WriteString("capgen: " + err.Error() + "\n")

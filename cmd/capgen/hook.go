@@ -8,7 +8,7 @@ import (
 )
 
 func newHookCommand() *cobra.Command {
-	var runtime, policy string
+	var runtime, policy, cacheDir string
 	cmd := &cobra.Command{
 		Use:   "hook",
 		Short: "OCI precreate hook: rewrite process.capabilities of a config.json read on stdin",
@@ -39,10 +39,11 @@ stderr and exits 1; the engine then fails the container.`,
 				return err
 			}
 			return plugin.RunHook(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(),
-				plugin.HookOptions{Runtime: runtime, Policy: p})
+				plugin.HookOptions{Runtime: runtime, Policy: p, Prober: prober(cacheDir)})
 		},
 	}
 	cmd.Flags().StringVar(&runtime, "runtime", "", "OCI `RUNTIME` the container runs with: a containers.conf name or a path (default: containers.conf engine.runtime)")
 	cmd.Flags().StringVar(&policy, "policy", plugin.Auto.String(), "entry form `POLICY`: auto, names, numeric or all-caps")
+	addCacheDirFlag(cmd, &cacheDir)
 	return cmd
 }

@@ -65,8 +65,9 @@ func buildCapgen(t *testing.T, dir string) string {
 }
 
 // installHook writes the shipped hooks.d file into a new hooks directory,
-// with hook.path pointing at bin (the loader requires the path to exist)
-// and extra arguments appended, and returns the directory.
+// with hook.path pointing at bin (the loader requires the path to exist),
+// a cache directory of the test's own and extra arguments appended, and
+// returns the directory.
 func installHook(t *testing.T, bin string, extraArgs ...string) string {
 	t.Helper()
 	data, err := os.ReadFile(shippedHook)
@@ -82,7 +83,7 @@ func installHook(t *testing.T, bin string, extraArgs ...string) string {
 		t.Errorf("%s: hook.path %v, want the documented /usr/bin/capgen", shippedHook, hook["path"])
 	}
 	hook["path"] = bin
-	for _, a := range extraArgs {
+	for _, a := range append([]string{"--cache-dir", t.TempDir()}, extraArgs...) {
 		hook["args"] = append(hook["args"].([]any), a)
 	}
 	if data, err = json.Marshal(file); err != nil {
@@ -416,7 +417,7 @@ func testHookInvalidInput(t *testing.T, bin string) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cmd := exec.Command(bin, append([]string{"hook"}, tt.args...)...)
+			cmd := exec.Command(bin, append([]string{"hook", "--cache-dir", t.TempDir()}, tt.args...)...)
 			cmd.Env = []string{}
 			cmd.Stdin = bytes.NewReader(tt.stdin)
 			var stdout, stderr bytes.Buffer
@@ -449,7 +450,7 @@ func testHookMaterializesWithoutAnnotation(t *testing.T, bin string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "hook", "--runtime", runc)
+	cmd := exec.Command(bin, "hook", "--runtime", runc, "--cache-dir", t.TempDir())
 	cmd.Env = []string{}
 	cmd.Stdin = bytes.NewReader(in)
 	var stderr bytes.Buffer

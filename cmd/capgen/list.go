@@ -25,7 +25,7 @@ type listRow struct {
 
 func newListCommand() *cobra.Command {
 	var asJSON bool
-	var runtime string
+	var runtime, cacheDir string
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the capabilities of the table and of the running kernel",
@@ -41,7 +41,7 @@ a numeral, or not at all.`,
 				return err
 			}
 			if runtime != "" {
-				f, err := plugin.Probe(cmd.Context(), runtime)
+				f, err := probeIn(cacheDir)(cmd.Context(), runtime)
 				if err != nil {
 					return err
 				}
@@ -55,6 +55,7 @@ a numeral, or not at all.`,
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.Flags().StringVar(&runtime, "runtime", "", "OCI `RUNTIME` to add a column for: a containers.conf name or a path")
+	addCacheDirFlag(cmd, &cacheDir)
 	return cmd
 }
 

@@ -4,12 +4,12 @@
 //
 // Usage:
 //
-//	capgen list [--json] [--runtime R]
+//	capgen list [--json] [--runtime R [--cache-dir DIR]]
 //	capgen generate [--header FILE[=VERSION]]... [--kernel-tree DIR] [--man-page FILE] [--out DIR]
 //	capgen parse FILE [--json]
 //	capgen verify
-//	capgen resolve [--runtime R] [--policy P] [--cap-add X]... [--cap-drop X]... [--privileged] [--user U] [--json]
-//	capgen hook
+//	capgen resolve [--runtime R] [--policy P] [--cap-add X]... [--cap-drop X]... [--privileged] [--user U] [--json] [--cache-dir DIR]
+//	capgen hook [--runtime R] [--policy P] [--cache-dir DIR]
 package main
 
 import (

@@ -2,7 +2,6 @@ package main
 
 import (
 	"cmp"
-	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -27,15 +26,10 @@ type resolveOptions struct {
 	user       string
 	imageLabel string
 	asJSON     bool
+	cacheDir   string
 }
 
-// probeFunc learns what a runtime accepts: plugin.Probe, or in tests a
-// Prober with its own cache directory.
-type probeFunc func(ctx context.Context, runtime string) (*plugin.Features, error)
-
-func newResolveCommand() *cobra.Command { return newResolveCommandWith(plugin.Probe) }
-
-func newResolveCommandWith(probe probeFunc) *cobra.Command {
+func newResolveCommand() *cobra.Command {
 	var o resolveOptions
 	cmd := &cobra.Command{
 		Use:   "resolve",
@@ -52,7 +46,7 @@ path; it defaults to containers.conf's engine.runtime, as Podman's does, or
 "runc" when that is empty.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runResolve(cmd, &o, probe)
+			return runResolve(cmd, &o, probeIn(o.cacheDir))
 		},
 	}
 	f := cmd.Flags()
@@ -64,6 +58,7 @@ path; it defaults to containers.conf's engine.runtime, as Podman's does, or
 	f.StringVar(&o.user, "user", "", "`USER` the container runs as: a name, a uid or user:group")
 	f.StringVar(&o.imageLabel, "image-label", "", "`VALUE` of the image's io.containers.capabilities label")
 	f.BoolVar(&o.asJSON, "json", false, "print JSON")
+	addCacheDirFlag(cmd, &o.cacheDir)
 	return cmd
 }
 

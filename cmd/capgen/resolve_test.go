@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/capgen-dev/capgen/capnames"
 	"github.com/capgen-dev/capgen/plugin"
+	"github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // fakeRuntime writes a runtime whose features list the table's names (and
@@ -51,11 +53,10 @@ func fakeRuntimePrinting(t *testing.T, out string) string {
 // directory and returns stdout and the error.
 func runResolveCmd(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	prober := &plugin.Prober{CacheDir: t.TempDir()}
 	var out, errOut bytes.Buffer
-	cmd := newResolveCommandWith(prober.Probe)
+	cmd := newResolveCommand()
 	cmd.SilenceUsage, cmd.SilenceErrors = true, true // as under the root command
-	cmd.SetArgs(args)
+	cmd.SetArgs(append([]string{"--cache-dir", t.TempDir()}, args...))
 	cmd.SetOut(&out)
 	cmd.SetErr(&errOut)
 	err := cmd.Execute()
@@ -144,7 +145,8 @@ func TestResolveAllRunc(t *testing.T) {
 	}
 	var stdout, stderr bytes.Buffer
 	root := newRootCommand()
-	root.SetArgs([]string{"resolve", "--runtime", "runc", "--cap-add", "all", "--json"})
+	cache := t.TempDir()
+	root.SetArgs([]string{"resolve", "--runtime", "runc", "--cap-add", "all", "--json", "--cache-dir", cache})
 	root.SetOut(&stdout)
 	root.SetErr(&stderr)
 	err := root.Execute()
@@ -152,7 +154,7 @@ func TestResolveAllRunc(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	features, err := plugin.Probe(t.Context(), "runc")
+	features, err := (&plugin.Prober{CacheDir: cache}).Probe(t.Context(), "runc")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,5 +310,48 @@ func TestWrap(t *testing.T) {
 		if got := wrap(tt.entries, tt.width); !slices.Equal(got, tt.want) {
 			t.Errorf("wrap(%q, %d) = %q, want %q", tt.entries, tt.width, got, tt.want)
 		}
+	}
+}
+
+// TestCacheDirFlag checks that the commands that probe a runtime keep the
+// probe's cache in --cache-dir.
+func TestCacheDirFlag(t *testing.T) {
+	runtime := fakeRuntime(t, false)
+	spec, err := json.Marshal(specs.Spec{Version: specs.Version, Process: &specs.Process{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		args  []string
+		stdin []byte
+	}{
+		{"list", []string{"list", "--runtime", runtime}, nil},
+		{"resolve", []string{"resolve", "--runtime", runtime}, nil},
+		{"hook", []string{"hook", "--runtime", runtime}, spec},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			root := newRootCommand()
+			root.SetArgs(append(tt.args, "--cache-dir", dir))
+			root.SetIn(bytes.NewReader(tt.stdin))
+			root.SetOut(io.Discard)
+			root.SetErr(io.Discard)
+			if err := root.Execute(); err != nil {
+				t.Fatal(err)
+			}
+			caches, err := filepath.Glob(filepath.Join(dir, "features-*.cache"))
+			if err != nil || len(caches) != 1 {
+				t.Fatalf("cache files in --cache-dir: %q (%v), want one", caches, err)
+			}
+			data, err := os.ReadFile(caches[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(data), strconv.Quote(runtime)) {
+				t.Errorf("%s does not name the runtime %s:\n%s", caches[0], runtime, data)
+			}
+		})
 	}
 }

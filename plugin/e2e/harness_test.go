@@ -177,14 +177,15 @@ func requireRuntime(t *testing.T, h host, name string) ociRuntime {
 // with --cgroup-manager=disabled.
 func (r ociRuntime) needsHybridWorkaround() bool { return r.name == "crun" && r.host.hybrid }
 
-// features probes r with plugin.Probe, as an engine would.
+// features probes r as an engine would, with a cache of the test's own
+// rather than the host's.
 func (r ociRuntime) features(t *testing.T) *plugin.Features {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	f, err := plugin.Probe(ctx, r.path)
+	f, err := (&plugin.Prober{CacheDir: t.TempDir()}).Probe(ctx, r.path)
 	if err != nil {
-		t.Fatalf("plugin.Probe(%s): %v", r.path, err)
+		t.Fatalf("probing %s: %v", r.path, err)
 	}
 	return f
 }

@@ -41,7 +41,7 @@ func runHook(t *testing.T, capgen string, r ociRuntime, config []byte) (stdout [
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var out, errOut bytes.Buffer
-	cmd := exec.CommandContext(ctx, capgen, "hook", "--runtime", r.path)
+	cmd := exec.CommandContext(ctx, capgen, "hook", "--runtime", r.path, "--cache-dir", t.TempDir())
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(config), &out, &errOut
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("capgen hook --runtime %s: %v\nstderr:\n%s", r.path, err, errOut.String())

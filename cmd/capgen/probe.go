@@ -1,0 +1,35 @@
+package main
+
+import (
+	"context"
+
+	"github.com/capgen-dev/capgen/plugin"
+	"github.com/spf13/cobra"
+)
+
+// probeFunc learns what a runtime accepts.
+type probeFunc func(ctx context.Context, runtime string) (*plugin.Features, error)
+
+// addCacheDirFlag adds --cache-dir, the directory of the runtime-probe
+// cache, to cmd, storing it in dir.
+func addCacheDirFlag(cmd *cobra.Command, dir *string) {
+	cmd.Flags().StringVar(dir, "cache-dir", "",
+		"`DIR` of the runtime-probe cache (default /run/containers/capgen, rootless $XDG_RUNTIME_DIR/containers/capgen)")
+}
+
+// prober is the Prober that keeps its cache in cacheDir: the process-wide
+// one of plugin.Probe for "".
+func prober(cacheDir string) *plugin.Prober {
+	if cacheDir == "" {
+		return nil
+	}
+	return &plugin.Prober{CacheDir: cacheDir}
+}
+
+// probeIn is the probe function of prober(cacheDir).
+func probeIn(cacheDir string) probeFunc {
+	if p := prober(cacheDir); p != nil {
+		return p.Probe
+	}
+	return plugin.Probe
+}
