@@ -25,8 +25,11 @@ type Request struct {
 	// letter case stands for every capability.
 	Adds, Drops []string
 	// User is --user, "name", "uid" or "user:group"; "", "root" and "0"
-	// are root.
+	// are root, except that "" is not with KeepID.
 	User string
+	// KeepID is --userns=keep-id: with no User the container runs as the
+	// invoking user, so Podman gives it a non-root user's capabilities.
+	KeepID bool
 	// ImageLabel is the value of the image's io.containers.capabilities
 	// label, comma-separated capabilities, or nil when the image has no
 	// such label. An empty label means the image needs no capabilities.
@@ -116,7 +119,7 @@ func plan(req Request) (*application, error) {
 	if warning != "" {
 		e.warn("%s", warning)
 	}
-	a := &application{emission: e, root: isRoot(req.User)}
+	a := &application{emission: e, root: isRoot(req.User, req.KeepID)}
 	if !a.root {
 		// Podman: MergeCapabilities(nil, CapAdd, nil) ∩ bounding set.
 		a.user, _, err = mergeSet("", nil, req.Adds, nil, env, env.kernel())
@@ -206,10 +209,10 @@ func mergeSet(what string, base, adds, drops []string, env Env, allSet capnames.
 }
 
 // isRoot reports whether Podman treats user as root: the user part of
-// "user:group" is "", "root" or "0".
-func isRoot(user string) bool {
+// "user:group" is "root", "0", or "" outside a keep-id user namespace.
+func isRoot(user string, keepID bool) bool {
 	name, _, _ := strings.Cut(user, ":")
-	return name == "" || name == "root" || name == "0"
+	return name == "" && !keepID || name == "root" || name == "0"
 }
 
 func (a *application) capabilities() *specs.LinuxCapabilities {

@@ -129,6 +129,18 @@ func TestApply(t *testing.T) {
 		{name: ":1000 is root",
 			req:      Request{Defaults: podmanDefaults, User: ":1000", Runtime: rtRunc, Env: envHost},
 			bounding: defaults, effective: defaults, policy: Names},
+		{name: "keep-id without user is not root",
+			req:      Request{Defaults: podmanDefaults, Adds: []string{"net_bind_service"}, KeepID: true, Runtime: rtRunc, Env: envHost},
+			bounding: defaults, effective: netBind, ambient: netBind, policy: Names},
+		{name: "keep-id with :group is not root",
+			req:      Request{Defaults: podmanDefaults, User: ":1000", KeepID: true, Runtime: rtRunc, Env: envHost},
+			bounding: defaults, policy: Names},
+		{name: "keep-id with user 0 is root",
+			req:      Request{Defaults: podmanDefaults, User: "0", KeepID: true, Runtime: rtRunc, Env: envHost},
+			bounding: defaults, effective: defaults, policy: Names},
+		{name: "keep-id with user root is root",
+			req:      Request{Defaults: podmanDefaults, User: "root:root", KeepID: true, Runtime: rtRunc, Env: envHost},
+			bounding: defaults, effective: defaults, policy: Names},
 		{name: "non-root user, cap-add all, all-caps runtime",
 			req:      Request{Adds: []string{"all"}, User: "1000", Runtime: rtAllCaps, Env: envFull},
 			bounding: all40, effective: all40, ambient: all40, policy: AllCaps, entries: []string{"ALL_CAPS"}},
@@ -228,7 +240,7 @@ func checkApply(t *testing.T, req Request, spec *specs.Spec, r *Report) {
 	if s.Bounding != r.Granted {
 		t.Errorf("bounding %v, granted %v", s.Bounding.Strings(), r.Granted.Strings())
 	}
-	if isRoot(req.User) {
+	if isRoot(req.User, req.KeepID) {
 		if s.Effective != s.Bounding || s.Permitted != s.Bounding || s.Inheritable != 0 || s.Ambient != 0 {
 			t.Errorf("root: sets %+v, want effective = permitted = bounding, no inheritable or ambient", s)
 		}
@@ -436,6 +448,7 @@ func TestApplyInvariants(t *testing.T) {
 			Adds:       list(last, 4),
 			Drops:      list(last, 2),
 			User:       users[rng.IntN(len(users))],
+			KeepID:     rng.IntN(4) == 0,
 			Policy:     Policy(rng.IntN(4)),
 			Runtime:    runtimes[rng.IntN(len(runtimes))],
 			Env:        env,

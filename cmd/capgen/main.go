@@ -8,7 +8,7 @@
 //	capgen generate [--header FILE[=VERSION]]... [--kernel-tree DIR] [--man-page FILE] [--out DIR]
 //	capgen parse FILE [--json]
 //	capgen verify
-//	capgen resolve [--runtime R] [--policy P] [--cap-add X]... [--cap-drop X]... [--privileged] [--user U] [--json] [--cache-dir DIR]
+//	capgen resolve [--runtime R] [--policy P] [--cap-add X]... [--cap-drop X]... [--privileged] [--user U] [--userns MODE] [--json] [--cache-dir DIR]
 //	capgen hook [--runtime R] [--policy P] [--cache-dir DIR]
 package main
 

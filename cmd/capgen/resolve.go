@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -24,6 +25,7 @@ type resolveOptions struct {
 	drops      []string
 	privileged bool
 	user       string
+	userns     string
 	imageLabel string
 	asJSON     bool
 	cacheDir   string
@@ -56,6 +58,7 @@ path; it defaults to containers.conf's engine.runtime, as Podman's does, or
 	f.StringSliceVar(&o.drops, "cap-drop", nil, "`CAPS` to drop, comma-separated, or \"all\" (repeatable)")
 	f.BoolVar(&o.privileged, "privileged", false, "every capability of the bounding set")
 	f.StringVar(&o.user, "user", "", "`USER` the container runs as: a name, a uid or user:group")
+	f.StringVar(&o.userns, "userns", "", "user namespace `MODE`, as Podman's --userns (keep-id makes an empty --user the invoking user)")
 	f.StringVar(&o.imageLabel, "image-label", "", "`VALUE` of the image's io.containers.capabilities label")
 	f.BoolVar(&o.asJSON, "json", false, "print JSON")
 	addCacheDirFlag(cmd, &o.cacheDir)
@@ -82,6 +85,10 @@ func runResolve(cmd *cobra.Command, o *resolveOptions, probe probeFunc) error {
 	if err != nil {
 		return fmt.Errorf("--policy: %w", err)
 	}
+	keepID, err := isKeepID(o.userns)
+	if err != nil {
+		return err
+	}
 	conf, err := config.Default()
 	if err != nil {
 		return fmt.Errorf("reading containers.conf: %w", err)
@@ -104,6 +111,7 @@ func runResolve(cmd *cobra.Command, o *resolveOptions, probe probeFunc) error {
 		Adds:       o.adds,
 		Drops:      o.drops,
 		User:       o.user,
+		KeepID:     keepID,
 		Policy:     policy,
 		Runtime:    features,
 	}
@@ -124,6 +132,23 @@ func runResolve(cmd *cobra.Command, o *resolveOptions, probe probeFunc) error {
 		return printJSON(cmd.OutOrStdout(), out)
 	}
 	return printResolved(cmd.OutOrStdout(), out, features)
+}
+
+// usernsModes are the modes of Podman's --userns, the part before ":".
+var usernsModes = []string{"auto", "container", "host", "keep-id", "nomap", "ns", "private"}
+
+// isKeepID reports whether userns, a value of Podman's --userns, is keep-id
+// (with or without options), the one mode that changes capabilities.
+func isKeepID(userns string) (bool, error) {
+	if userns == "" {
+		return false, nil
+	}
+	mode, _, _ := strings.Cut(userns, ":")
+	if !slices.Contains(usernsModes, mode) {
+		return false, fmt.Errorf("--userns %q: unknown user namespace mode %q (want one of %s)",
+			userns, mode, strings.Join(usernsModes, ", "))
+	}
+	return mode == "keep-id", nil
 }
 
 // wrapWidth is where printResolved wraps lists of entries.

@@ -209,6 +209,17 @@ func TestResolveOptions(t *testing.T) {
 			bounding:  []string{"CAP_CHOWN", "CAP_NET_BIND_SERVICE"},
 			effective: []string{"CAP_CHOWN", "CAP_NET_BIND_SERVICE"}, ambient: []string{"CAP_CHOWN", "CAP_NET_BIND_SERVICE"},
 			policy: plugin.Names},
+		{name: "keep-id without user",
+			args:      []string{"--cap-drop", "all", "--cap-add", "net_bind_service,chown", "--userns", "keep-id:uid=200,gid=210"},
+			bounding:  []string{"CAP_CHOWN", "CAP_NET_BIND_SERVICE"},
+			effective: []string{"CAP_CHOWN", "CAP_NET_BIND_SERVICE"}, ambient: []string{"CAP_CHOWN", "CAP_NET_BIND_SERVICE"},
+			policy: plugin.Names},
+		{name: "keep-id, user 0",
+			args:     []string{"--cap-drop", "all", "--cap-add", "chown", "--userns", "keep-id", "--user", "0"},
+			bounding: []string{"CAP_CHOWN"}, effective: []string{"CAP_CHOWN"}, policy: plugin.Names},
+		{name: "other userns mode without user",
+			args:     []string{"--cap-drop", "all", "--cap-add", "chown", "--userns", "auto:size=65536"},
+			bounding: []string{"CAP_CHOWN"}, effective: []string{"CAP_CHOWN"}, policy: plugin.Names},
 		{name: "image label",
 			args:     []string{"--cap-add", "kill", "--image-label", "CAP_KILL"},
 			bounding: []string{"CAP_KILL"}, effective: []string{"CAP_KILL"}, policy: plugin.Names},
@@ -273,6 +284,8 @@ func TestResolveErrors(t *testing.T) {
 		{"missing runtime", []string{"--runtime", filepath.Join(t.TempDir(), "none")}, plugin.ErrRuntimeNotFound,
 			[]string{"--runtime", "none"}},
 		{"argument", []string{"--runtime", rt, "extra"}, nil, []string{"extra"}},
+		{"bad userns", []string{"--runtime", rt, "--userns", "keepid"}, nil, []string{"--userns", `"keepid"`, "unknown user namespace mode"}},
+		{"empty userns mode", []string{"--runtime", rt, "--userns", ":keep-id"}, nil, []string{"--userns", `":keep-id"`, `mode ""`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
