@@ -81,42 +81,9 @@ type resolvedLists struct {
 }
 
 func runResolve(cmd *cobra.Command, o *resolveOptions, probe probeFunc) error {
-	policy, err := plugin.ParsePolicy(o.policy)
-	if err != nil {
-		return fmt.Errorf("--policy: %w", err)
-	}
-	keepID, err := isKeepID(o.userns)
+	req, err := resolveRequest(cmd, o, probe)
 	if err != nil {
 		return err
-	}
-	conf, err := config.Default()
-	if err != nil {
-		return fmt.Errorf("reading containers.conf: %w", err)
-	}
-	runtime := o.runtime
-	if runtime == "" {
-		runtime = cmp.Or(conf.Engine.OCIRuntime, fallbackRuntime)
-	}
-	features, err := probe(cmd.Context(), runtime)
-	if err != nil {
-		return fmt.Errorf("--runtime: %w", err)
-	}
-	defaults, err := plugin.DefaultCapabilities()
-	if err != nil {
-		return err
-	}
-	req := plugin.Request{
-		Privileged: o.privileged,
-		Defaults:   defaults,
-		Adds:       o.adds,
-		Drops:      o.drops,
-		User:       o.user,
-		KeepID:     keepID,
-		Policy:     policy,
-		Runtime:    features,
-	}
-	if cmd.Flags().Changed("image-label") {
-		req.ImageLabel = &o.imageLabel
 	}
 	spec := &specs.Spec{}
 	report, err := plugin.Apply(spec, req)
@@ -131,7 +98,46 @@ func runResolve(cmd *cobra.Command, o *resolveOptions, probe probeFunc) error {
 	if o.asJSON {
 		return printJSON(cmd.OutOrStdout(), out)
 	}
-	return printResolved(cmd.OutOrStdout(), out, features)
+	return printResolved(cmd.OutOrStdout(), out, req.Runtime)
+}
+
+// resolveRequest checks resolve's flags, reads containers.conf and probes
+// the runtime, and returns the request to apply.
+func resolveRequest(cmd *cobra.Command, o *resolveOptions, probe probeFunc) (plugin.Request, error) {
+	policy, err := plugin.ParsePolicy(o.policy)
+	if err != nil {
+		return plugin.Request{}, fmt.Errorf("--policy: %w", err)
+	}
+	keepID, err := isKeepID(o.userns)
+	if err != nil {
+		return plugin.Request{}, err
+	}
+	conf, err := config.Default()
+	if err != nil {
+		return plugin.Request{}, fmt.Errorf("reading containers.conf: %w", err)
+	}
+	features, err := probe(cmd.Context(), cmp.Or(o.runtime, conf.Engine.OCIRuntime, fallbackRuntime))
+	if err != nil {
+		return plugin.Request{}, fmt.Errorf("--runtime: %w", err)
+	}
+	defaults, err := plugin.DefaultCapabilities()
+	if err != nil {
+		return plugin.Request{}, err
+	}
+	req := plugin.Request{
+		Privileged: o.privileged,
+		Defaults:   defaults,
+		Adds:       o.adds,
+		Drops:      o.drops,
+		User:       o.user,
+		KeepID:     keepID,
+		Policy:     policy,
+		Runtime:    features,
+	}
+	if cmd.Flags().Changed("image-label") {
+		req.ImageLabel = &o.imageLabel
+	}
+	return req, nil
 }
 
 // usernsModes are the modes of Podman's --userns, the part before ":".
