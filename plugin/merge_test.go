@@ -421,9 +421,7 @@ func TestMergeCapabilitiesDifferential(t *testing.T) {
 		last, bounding.Len(), beyondCommon.Strings())
 
 	g := &inputGen{r: rand.New(rand.NewPCG(2024, 3)), defaults: slices.Clone(podmanDefaults)}
-	for _, c := range capnames.UpTo(last).Intersect(commonKnows).Caps() {
-		g.pool = append(g.pool, c)
-	}
+	g.pool = append(g.pool, capnames.UpTo(last).Intersect(commonKnows).Caps()...)
 
 	var n struct {
 		compared, sameResult, bothError, dedup               int
