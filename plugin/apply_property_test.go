@@ -131,9 +131,9 @@ func (g propGen) request(env Env) Request {
 	}
 	switch g.rng.IntN(5) {
 	case 0:
-		req.ImageLabel = new(strings.Join(g.list(env.KernelLast, 3), ","))
+		req.ImageLabel = ptr(strings.Join(g.list(env.KernelLast, 3), ","))
 	case 1:
-		req.ImageLabel = new("")
+		req.ImageLabel = ptr("")
 	}
 	return req
 }

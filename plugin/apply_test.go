@@ -153,27 +153,27 @@ func TestApply(t *testing.T) {
 			ambient: all40.Minus(sysRes).Minus(newCaps), policy: Names,
 			omitted: []string{"24:not-in-bounding-set", "38:unknown-to-runtime", "39:unknown-to-runtime", "40:unknown-to-runtime"}},
 		{name: "image label narrows the request",
-			req:       Request{Defaults: podmanDefaults, ImageLabel: new("CAP_CHOWN,setuid"), Runtime: rtRunc, Env: envHost},
+			req:       Request{Defaults: podmanDefaults, ImageLabel: ptr("CAP_CHOWN,setuid"), Runtime: rtRunc, Env: envHost},
 			bounding:  capnames.SetOf(capnames.CAP_CHOWN, capnames.CAP_SETUID),
 			effective: capnames.SetOf(capnames.CAP_CHOWN, capnames.CAP_SETUID), policy: Names},
 		{name: "image label asking for more is ignored",
-			req:      Request{Defaults: podmanDefaults, ImageLabel: new("CAP_CHOWN,CAP_SYS_ADMIN"), Runtime: rtRunc, Env: envHost},
+			req:      Request{Defaults: podmanDefaults, ImageLabel: ptr("CAP_CHOWN,CAP_SYS_ADMIN"), Runtime: rtRunc, Env: envHost},
 			bounding: defaults, effective: defaults, policy: Names, warning: "asks for CAP_SYS_ADMIN"},
 		{name: "image label outside the bounding set is ignored",
-			req: Request{Defaults: podmanDefaults, Adds: []string{"sys_resource"}, ImageLabel: new("CAP_SYS_RESOURCE"),
+			req: Request{Defaults: podmanDefaults, Adds: []string{"sys_resource"}, ImageLabel: ptr("CAP_SYS_RESOURCE"),
 				Runtime: rtRunc, Env: envHost},
 			bounding: defaults, effective: defaults, policy: Names, omitted: []string{"24:not-in-bounding-set"},
 			warning: "asks for CAP_SYS_RESOURCE"},
 		{name: "empty image label: no capabilities",
-			req:    Request{Defaults: podmanDefaults, ImageLabel: new(""), Runtime: rtRunc, Env: envHost},
+			req:    Request{Defaults: podmanDefaults, ImageLabel: ptr(""), Runtime: rtRunc, Env: envHost},
 			policy: Names, entries: []string{}},
 		{name: "image label does not narrow privileged",
-			req:      Request{Privileged: true, ImageLabel: new("CAP_CHOWN"), Runtime: rtRunc, Env: envHost},
+			req:      Request{Privileged: true, ImageLabel: ptr("CAP_CHOWN"), Runtime: rtRunc, Env: envHost},
 			bounding: all40.Minus(sysRes), effective: all40.Minus(sysRes), policy: Names,
 			omitted: []string{"24:not-in-bounding-set"}},
 		{name: "image label narrows below a non-root user's adds",
 			req: Request{Defaults: podmanDefaults, Adds: []string{"net_admin"}, User: "1000",
-				ImageLabel: new("CAP_CHOWN"), Runtime: rtRunc, Env: envHost},
+				ImageLabel: ptr("CAP_CHOWN"), Runtime: rtRunc, Env: envHost},
 			bounding: capnames.SetOf(capnames.CAP_CHOWN), policy: Names, warning: "CAP_NET_ADMIN, added by cap-add, not in the bounding list"},
 		{name: "unknown runtime",
 			req:      Request{Defaults: podmanDefaults, Adds: []string{"bpf"}, Runtime: rtUnknown, Env: envOldTable},
@@ -336,10 +336,10 @@ func TestApplyInvalidRequest(t *testing.T) {
 			wantErr: []error{ErrInvalidRequest, ErrMergeConflict}, wantText: []string{"CAP_KILL"}},
 		{name: "all added and dropped", req: Request{Adds: []string{"all"}, Drops: []string{"All"}, Env: envHost},
 			wantErr: []error{ErrInvalidRequest, ErrMergeConflict}, wantText: []string{"all"}},
-		{name: "bad image label", req: Request{ImageLabel: new("CAP_CHOWN, CAP_KILL"), Env: envHost},
+		{name: "bad image label", req: Request{ImageLabel: ptr("CAP_CHOWN, CAP_KILL"), Env: envHost},
 			wantErr:  []error{ErrInvalidRequest, capnames.ErrUnknown},
 			wantText: []string{"io.containers.capabilities", `" CAP_KILL"`}},
-		{name: "image label with empty entry", req: Request{ImageLabel: new("CAP_CHOWN,"), Env: envHost},
+		{name: "image label with empty entry", req: Request{ImageLabel: ptr("CAP_CHOWN,"), Env: envHost},
 			wantErr: []error{ErrInvalidRequest, capnames.ErrUnknown}, wantText: []string{"io.containers.capabilities", "empty"}},
 		{name: "bad policy", req: Request{Policy: Policy(7), Env: envHost},
 			wantErr: []error{ErrInvalidRequest, ErrInvalidPolicy}, wantText: []string{"Policy(7)"}},
@@ -457,7 +457,7 @@ func TestApplyInvariants(t *testing.T) {
 			req.Defaults = podmanDefaults
 		}
 		if rng.IntN(4) == 0 {
-			req.ImageLabel = new(strings.Join(list(last, 3), ","))
+			req.ImageLabel = ptr(strings.Join(list(last, 3), ","))
 		}
 		spec := &specs.Spec{}
 		r, err := Apply(spec, req)
@@ -475,3 +475,6 @@ func TestApplyInvariants(t *testing.T) {
 	}
 	t.Logf("%d of %d random requests applied and checked; the others were invalid", applied, n)
 }
+
+// ptr returns a pointer to a copy of v.
+func ptr[T any](v T) *T { return &v }

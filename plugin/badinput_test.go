@@ -168,11 +168,11 @@ func TestBadInputApplyAccepted(t *testing.T) {
 		{name: "user long s root", req: Request{User: "rooſ"}, bounding: defaults},
 		{name: "user with cap-add", req: Request{User: "0 ", Adds: []string{"net_raw"}},
 			bounding: defaults.Union(capnames.SetOf(capnames.CAP_NET_RAW)), effective: capnames.SetOf(capnames.CAP_NET_RAW)},
-		{name: "label wider than request", req: Request{ImageLabel: new("CAP_SYS_ADMIN")}, bounding: defaults, effective: defaults,
+		{name: "label wider than request", req: Request{ImageLabel: ptr("CAP_SYS_ADMIN")}, bounding: defaults, effective: defaults,
 			warning: `io.containers.capabilities="CAP_SYS_ADMIN" asks for CAP_SYS_ADMIN, which the request does not allow: label ignored`},
-		{name: "label outside bounding set", req: Request{ImageLabel: new("CAP_CHOWN,sys_resource"), Adds: []string{"sys_resource"}},
+		{name: "label outside bounding set", req: Request{ImageLabel: ptr("CAP_CHOWN,sys_resource"), Adds: []string{"sys_resource"}},
 			bounding: defaults, effective: defaults, warning: "label ignored"},
-		{name: "label all", req: Request{ImageLabel: new("all")}, bounding: defaults, effective: defaults, warning: "label ignored"},
+		{name: "label all", req: Request{ImageLabel: ptr("all")}, bounding: defaults, effective: defaults, warning: "label ignored"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -427,7 +427,11 @@ func TestCacheConcurrentGoroutines(t *testing.T) {
 			results := make([]*Features, 16)
 			var wg sync.WaitGroup
 			for i := range results {
-				wg.Go(func() { results[i], _ = p.Probe(context.Background(), r.path) })
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					results[i], _ = p.Probe(context.Background(), r.path)
+				}()
 			}
 			wg.Wait()
 			for _, f := range results {

@@ -1,39 +1,257 @@
 package plugin
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 
+	"github.com/BurntSushi/toml"
 	"go.podman.io/common/pkg/config"
-	"go.podman.io/storage/pkg/configfile"
 	"go.podman.io/storage/pkg/unshare"
 )
 
+// The files go.podman.io/common/pkg/config reads, in its order: the
+// system file, the administrator's file and drop-ins, for a rootless user
+// the rootless files, the user's file and drop-ins (together replaced by
+// CONTAINERS_CONF when that is set), the modules, and last
+// CONTAINERS_CONF_OVERRIDE.
+const (
+	systemConf   = "/usr/share/containers/containers.conf"
+	adminConf    = "/etc/containers/containers.conf"
+	rootlessConf = "/etc/containers/containers.rootless.conf"
+	userConf     = "containers/containers.conf" // under $XDG_CONFIG_HOME or ~/.config
+	confEnv      = "CONTAINERS_CONF"
+	overrideEnv  = "CONTAINERS_CONF_OVERRIDE"
+)
+
 // DefaultCapabilities returns containers.conf's default_capabilities as the
-// files write them, found and merged by the same configfile lookup
-// go.podman.io/common/pkg/config uses (CONTAINERS_CONF, the system, drop-in
-// and user files), starting from common's built-in defaults.
+// files write them, read from the files go.podman.io/common/pkg/config
+// reads when no module is loaded (CONTAINERS_CONF, the system, drop-in and
+// user files, CONTAINERS_CONF_OVERRIDE), starting from common's built-in
+// defaults. An engine that has its loaded *config.Config calls
+// [LoadedDefaults] instead, which also covers modules.
 //
-// Pass it as [Request.Defaults] instead of common's
+// Pass the result as [Request.Defaults] instead of common's
 // Config.Containers.DefaultCapabilities: common prefixes entries with "CAP_"
 // after strings.ToUpper, whose Unicode mapping turns "ſys_admin" into
 // CAP_SYS_ADMIN before any check can refuse it. Raw entries reach [Apply],
 // which rejects confusables and accepts numerals.
 func DefaultCapabilities() ([]string, error) {
-	var conf struct {
-		Containers struct {
-			DefaultCapabilities configfile.Slice `toml:"default_capabilities,omitempty"`
-		} `toml:"containers"`
+	return readDefaults(nil)
+}
+
+// LoadedDefaults returns default_capabilities exactly as go.podman.io/common
+// loaded them into rtc (Podman's and Buildah's *config.Config: system,
+// drop-in and user files, CONTAINERS_CONF, CONTAINERS_CONF_OVERRIDE and
+// --module), in the raw form that lets [Apply] refuse confusables.
+//
+// It reads the same files as common did, modules from rtc.LoadedModules(),
+// and returns their entries as written when common's CAP_ prefixing of them
+// gives exactly rtc's list. When it does not (a file changed after rtc was
+// loaded, or a common release that looks for files elsewhere), rtc's own
+// list is returned: what the engine would have used without capgen.
+func LoadedDefaults(rtc *config.Config) ([]string, error) {
+	if rtc == nil {
+		return nil, fmt.Errorf("%w: nil containers.conf configuration", ErrInvalidRequest)
 	}
-	conf.Containers.DefaultCapabilities = configfile.NewSlice(slices.Clone(config.DefaultCapabilities))
-	file := &configfile.File{
-		Name:            "containers",
-		Extension:       "conf",
-		EnvironmentName: "CONTAINERS_CONF",
-		UserId:          unshare.GetRootlessUID(),
+	loaded := rtc.Containers.DefaultCapabilities.Get()
+	raw, err := readDefaults(rtc.LoadedModules())
+	if err != nil || !slices.Equal(commonPrefixed(raw), loaded) {
+		return slices.Clone(loaded), nil
 	}
-	if err := configfile.ParseTOML(&conf, file); err != nil {
+	return raw, nil
+}
+
+// commonPrefixed returns entries as go.podman.io/common's loader stores
+// them: "CAP_" and the entry upper-cased, unless it starts with "cap_" in
+// any case. It mirrors that loader's use of strings.ToUpper on purpose, to
+// recognise its output; it is never used to parse an entry.
+func commonPrefixed(entries []string) []string {
+	out := make([]string, len(entries))
+	for i, e := range entries {
+		if !strings.HasPrefix(strings.ToLower(e), "cap_") {
+			e = "CAP_" + strings.ToUpper(e)
+		}
+		out[i] = e
+	}
+	return out
+}
+
+// readDefaults reads default_capabilities from the containers.conf files and
+// the given modules (absolute paths, as common resolved them).
+func readDefaults(modules []string) ([]string, error) {
+	files, err := confFiles()
+	if err != nil {
 		return nil, fmt.Errorf("reading default_capabilities from containers.conf: %w", err)
 	}
-	return conf.Containers.DefaultCapabilities.Get(), nil
+	list := &confSlice{values: slices.Clone(config.DefaultCapabilities)}
+	for _, f := range files {
+		if err := decodeConf(f.path, list, f.optional); err != nil {
+			return nil, err
+		}
+	}
+	for _, m := range modules {
+		if err := decodeConf(m, list, false); err != nil {
+			return nil, err
+		}
+	}
+	if path := os.Getenv(overrideEnv); path != "" {
+		if err := decodeConf(path, list, true); err != nil {
+			return nil, err
+		}
+	}
+	return list.values, nil
+}
+
+// confFile is a containers.conf file to read; an optional one may be
+// missing.
+type confFile struct {
+	path     string
+	optional bool
+}
+
+// confFiles lists the files common reads before modules, in its order.
+func confFiles() ([]confFile, error) {
+	if path := os.Getenv(confEnv); path != "" {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("%s file: %w", confEnv, err)
+		}
+		return []confFile{{path: path, optional: true}}, nil
+	}
+	paths := []string{systemConf, adminConf}
+	add := func(dir string) error {
+		more, err := dropIns(dir)
+		paths = append(paths, more...)
+		return err
+	}
+	if err := add(adminConf + ".d"); err != nil {
+		return nil, err
+	}
+	if uid := unshare.GetRootlessUID(); uid > 0 {
+		paths = append(paths, rootlessConf)
+		if err := add(rootlessConf + ".d"); err != nil {
+			return nil, err
+		}
+		if err := add(filepath.Join(rootlessConf+".d", strconv.Itoa(uid))); err != nil {
+			return nil, err
+		}
+	}
+	user, err := userConfPath()
+	if err != nil {
+		return nil, err
+	}
+	paths = append(paths, user)
+	if err := add(user + ".d"); err != nil {
+		return nil, err
+	}
+	files := make([]confFile, len(paths))
+	for i, p := range paths {
+		files[i] = confFile{path: p, optional: true}
+	}
+	return files, nil
+}
+
+// userConfPath is the user's containers.conf, for root too.
+func userConfPath() (string, error) {
+	if dir := os.Getenv("XDG_CONFIG_HOME"); dir != "" {
+		return filepath.Join(dir, userConf), nil
+	}
+	home, err := unshare.HomeDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(home, ".config", userConf), nil
+}
+
+// dropIns returns the *.conf files directly in dir, sorted by name; none
+// when dir does not exist.
+func dropIns(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	for _, e := range entries {
+		if !e.IsDir() && strings.HasSuffix(e.Name(), ".conf") {
+			files = append(files, filepath.Join(dir, e.Name()))
+		}
+	}
+	return files, nil
+}
+
+// decodeConf merges the default_capabilities of the file at path into list.
+func decodeConf(path string, list *confSlice, optional bool) error {
+	var conf struct {
+		Containers struct {
+			DefaultCapabilities *confSlice `toml:"default_capabilities"`
+		} `toml:"containers"`
+	}
+	conf.Containers.DefaultCapabilities = list
+	_, err := toml.DecodeFile(path, &conf)
+	if optional && errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading default_capabilities from %s: %w", path, err)
+	}
+	return nil
+}
+
+// confSlice is a containers.conf string array with common's attribute
+// syntax: ["a", "b", {append=true}] appends to what earlier files set,
+// and once a file has said append=true, later files append too (the
+// attribute is kept, as common keeps it); otherwise a file's array
+// replaces the earlier one.
+type confSlice struct {
+	values []string
+	append *bool
+}
+
+// UnmarshalTOML implements toml.Unmarshaler.
+func (s *confSlice) UnmarshalTOML(data any) error {
+	items, ok := data.([]any)
+	if !ok {
+		return fmt.Errorf("default_capabilities: want an array of strings, not %T", data)
+	}
+	var values []string
+	for _, item := range items {
+		switch v := item.(type) {
+		case string:
+			values = append(values, v)
+		case map[string]any:
+			if err := s.attributes(v); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("default_capabilities: unsupported item %v of type %T", item, item)
+		}
+	}
+	if s.append != nil && *s.append {
+		s.values = append(s.values, values...)
+	} else {
+		s.values = values
+	}
+	return nil
+}
+
+func (s *confSlice) attributes(attrs map[string]any) error {
+	for k, v := range attrs {
+		if k != "append" {
+			return fmt.Errorf("default_capabilities: unsupported attribute %q", k)
+		}
+		b, ok := v.(bool)
+		if !ok {
+			return fmt.Errorf("default_capabilities: append=%v is not a boolean", v)
+		}
+		s.append = &b
+	}
+	return nil
 }

@@ -398,7 +398,11 @@ func startWithPipes(cmd *exec.Cmd, stdout, stderr io.Writer) (read func(context.
 	}
 	var wg sync.WaitGroup
 	for i, w := range []io.Writer{stdout, stderr} {
-		wg.Go(func() { io.Copy(w, readEnds[i]) })
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			io.Copy(w, readEnds[i])
+		}()
 	}
 	drained := make(chan struct{})
 	go func() { wg.Wait(); close(drained) }()

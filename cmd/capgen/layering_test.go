@@ -21,7 +21,8 @@ func TestLayering(t *testing.T) {
 	}{
 		{"../../capnames", []string{"golang.org/x/sys/"}},
 		{"../../gen", []string{"github.com/dave/jennifer/"}},
-		{"../../plugin", []string{mod + "capnames", "go.podman.io/", "github.com/opencontainers/runtime-spec/", "golang.org/x/sys/"}},
+		{"../../plugin", []string{mod + "capnames", "go.podman.io/", "github.com/opencontainers/runtime-spec/", "golang.org/x/sys/",
+			"github.com/BurntSushi/toml"}}, // containers.conf's parser, as go.podman.io/common uses it
 	} {
 		files, err := filepath.Glob(filepath.Join(tc.dir, "*.go"))
 		if err != nil || len(files) == 0 {
