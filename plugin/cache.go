@@ -8,7 +8,7 @@ package plugin
 // ctime cannot be set by user space, so the key cannot be forged back.
 //
 // On disk there is one small file per runtime path,
-// <dir>/features-v1-<hash of the path>.cache, rather than one file
+// <dir>/features-v2-<hash of the path>.cache, rather than one file
 // for all runtimes: a probe of one runtime never rewrites, locks or risks
 // another's entry, and the hot path parses a few hundred bytes. The format
 // version is both inside the file and in its name, so engines that vendor
@@ -37,7 +37,7 @@ import (
 
 // cacheFormat is the version of the cache file's contents. A file of any
 // other version is ignored and rewritten.
-const cacheFormat = 1
+const cacheFormat = 2
 
 // rootCacheDir is the cache directory of root, next to the storage run root
 // /run/containers/storage.
@@ -249,19 +249,23 @@ func (c *diskCache) lock(ctx context.Context, key cacheKey, wait time.Duration) 
 // The cache file is text, one field a line in a fixed order, strings
 // quoted as Go quotes them:
 //
-//	capgen runtime features 1
+//	capgen runtime features 2
 //	path "/usr/bin/runc"
 //	runtime "/usr/sbin/runc"
 //	binary <dev> <ino> <size> <mtime ns> <ctime ns>
+//	source "features"
 //	unknown false
 //	reason ""
 //	numerals false
 //	allcaps false
 //	version "runc 1.1.5"
 //	names 2 "CAP_CHOWN" "CAP_KILL"
+//	tested 0000000000000000
+//	rejected 0
 //	end
 //
-// "names -" stands for unknown names, distinct from "names 0". It is not
+// "names -" stands for unknown names, distinct from "names 0"; tested and
+// rejected are a trial's (see Features). It is not
 // JSON because decoding it is the hot path, and this parses several times
 // faster than encoding/json. The final "end" line catches a torn file.
 const cacheMagic = "capgen runtime features"
@@ -275,17 +279,26 @@ func encodeCache(key cacheKey, f *Features) []byte {
 	b = fmt.Appendf(b, "%s %d\n", cacheMagic, cacheFormat)
 	b = fmt.Appendf(b, "path %s\nruntime %s\n", strconv.Quote(key.Path), strconv.Quote(f.Runtime))
 	b = fmt.Appendf(b, "binary %d %d %d %d %d\n", key.Dev, key.Ino, key.Size, key.Mtime, key.Ctime)
+	b = fmt.Appendf(b, "source %s\n", strconv.Quote(string(f.Source)))
 	b = fmt.Appendf(b, "unknown %t\nreason %s\nnumerals %t\nallcaps %t\nversion %s\n",
 		f.Unknown, strconv.Quote(f.Reason), f.Numerals, f.AllCaps, strconv.Quote(f.Version))
 	if f.Names == nil {
 		b = append(b, "names -"...)
 	} else {
-		b = strconv.AppendInt(append(b, "names "...), int64(len(f.Names)), 10)
-		for _, name := range f.Names {
-			b = strconv.AppendQuote(append(b, ' '), name)
-		}
+		b = appendList(append(b, "names "...), f.Names)
 	}
+	b = fmt.Appendf(b, "\ntested %s\n", f.Tested.Bitmap())
+	b = appendList(append(b, "rejected "...), f.Rejected)
 	return append(b, "\nend\n"...)
+}
+
+// appendList appends the count of list and its quoted strings.
+func appendList(b []byte, list []string) []byte {
+	b = strconv.AppendInt(b, int64(len(list)), 10)
+	for _, s := range list {
+		b = strconv.AppendQuote(append(b, ' '), s)
+	}
+	return b
 }
 
 // decodeCache parses a cache file, rejecting anything encodeCache would not
@@ -299,12 +312,17 @@ func decodeCache(data []byte) (cacheKey, *Features, error) {
 	key.Path = d.quoted("path")
 	f := &Features{Runtime: d.quoted("runtime")}
 	key.binaryID = d.binary()
+	f.Source = Source(d.quoted("source"))
 	f.Unknown = d.bool("unknown")
 	f.Reason = d.quoted("reason")
 	f.Numerals = d.bool("numerals")
 	f.AllCaps = d.bool("allcaps")
 	f.Version = d.quoted("version")
 	f.Names = d.names()
+	f.Tested = d.set("tested")
+	if f.Rejected = d.list("rejected"); len(f.Rejected) == 0 {
+		f.Rejected = nil
+	}
 	if d.line() != "end" || d.rest != "" || d.err != nil || !consistent(f) ||
 		!filepath.IsAbs(key.Path) || !filepath.IsAbs(f.Runtime) {
 		return cacheKey{}, nil, errCorrupt
@@ -313,10 +331,18 @@ func decodeCache(data []byte) (cacheKey, *Features, error) {
 }
 
 // consistent reports whether f could have come from a probe: unknown
-// answers have a reason and no names, known ones names and no reason, and
-// AllCaps goes with "ALL_CAPS" listed.
+// answers are assumed and have a reason and no names, known ones names and
+// no reason, only a trial tests or rejects, and AllCaps goes with
+// "ALL_CAPS" listed.
 func consistent(f *Features) bool {
-	if f.Unknown != (f.Names == nil) || f.Unknown != (f.Reason != "") {
+	switch {
+	case f.Unknown != (f.Names == nil) || f.Unknown != (f.Reason != ""):
+		return false
+	case f.Unknown != (f.Source == Assumed):
+		return false
+	case f.Source != FromTrial && (f.Tested != 0 || f.Rejected != nil):
+		return false
+	case f.Source != FromTrial && f.Source != FromFeatures && f.Source != Assumed:
 		return false
 	}
 	return f.AllCaps == slices.Contains(f.Names, capnames.AllCaps)
@@ -388,13 +414,36 @@ func (d *cacheDecoder) names() []string {
 	if d.err != nil || v == "-" {
 		return nil
 	}
+	return d.parseList(v)
+}
+
+// list consumes the line "<name> <count> <quoted>..." and returns the
+// strings.
+func (d *cacheDecoder) list(name string) []string {
+	v := d.field(name)
+	if d.err != nil {
+		return nil
+	}
+	return d.parseList(v)
+}
+
+func (d *cacheDecoder) set(name string) capnames.Set {
+	s, err := capnames.ParseBitmap(d.field(name))
+	if err != nil {
+		d.err = errCorrupt
+	}
+	return s
+}
+
+// parseList parses "<count> <quoted>...".
+func (d *cacheDecoder) parseList(v string) []string {
 	countText, list, _ := strings.Cut(v, " ")
 	count, err := strconv.Atoi(countText)
 	if err != nil || count < 0 || count > len(list) || strconv.Itoa(count) != countText {
 		d.err = errCorrupt
 		return nil
 	}
-	names := make([]string, 0, count)
+	items := make([]string, 0, count)
 	for i := range count {
 		if i > 0 {
 			var ok bool
@@ -406,15 +455,15 @@ func (d *cacheDecoder) names() []string {
 		if err != nil {
 			break
 		}
-		name, _ := strconv.Unquote(q)
-		names = append(names, name)
+		item, _ := strconv.Unquote(q)
+		items = append(items, item)
 		list = list[len(q):]
 	}
-	if len(names) != count || list != "" {
+	if len(items) != count || list != "" {
 		d.err = errCorrupt
 		return nil
 	}
-	return names
+	return items
 }
 
 // unidentifiable is the identity of a binary whose file status says too

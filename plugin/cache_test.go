@@ -3,10 +3,12 @@ package plugin
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -37,7 +39,7 @@ func assertRuns(t *testing.T, r *fakeRuntime, want int) {
 // cacheFile returns the one cache file in dir.
 func cacheFile(t *testing.T, dir string) string {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(dir, "features-v1-*.cache"))
+	files, err := filepath.Glob(filepath.Join(dir, "features-v"+strconv.Itoa(cacheFormat)+"-*.cache"))
 	if err != nil || len(files) != 1 {
 		t.Fatalf("cache files in %s: %v, %v; want one", dir, files, err)
 	}
@@ -96,7 +98,7 @@ func TestCacheReplacedBinary(t *testing.T) {
 	p := &Prober{CacheDir: dir}
 	mustProbe(t, p, r.path) // memoised
 	r.write(t, featuresBody(t, `{"linux":{"capabilities":["CAP_CHOWN","ALL_CAPS"]},"annotations":{"run.oci.crun.version":"1.30"}}`, ""))
-	want := &Features{Runtime: r.path, Names: []string{"CAP_CHOWN", "ALL_CAPS"}, AllCaps: true, Numerals: true, Version: "crun 1.30"}
+	want := &Features{Runtime: r.path, Source: FromFeatures, Names: []string{"CAP_CHOWN", "ALL_CAPS"}, AllCaps: true, Numerals: true, Version: "crun 1.30"}
 	assertFeatures(t, mustProbe(t, p, r.path), want)
 	assertFeatures(t, mustProbe(t, &Prober{CacheDir: dir}, r.path), want)
 	assertFeatures(t, mustProbe(t, p, r.path), want)
@@ -147,7 +149,12 @@ func TestCacheCorrupt(t *testing.T) {
 			writeFile(t, file, []byte("\x7fELF\x02\x01\x01 not a cache\n"))
 		}},
 		{"newer format", func(t *testing.T, file string, data []byte) {
-			writeFile(t, file, bytes.Replace(data, []byte("capgen runtime features 1\n"), []byte("capgen runtime features 2\n"), 1))
+			this := fmt.Appendf(nil, "%s %d\n", cacheMagic, cacheFormat)
+			newer := fmt.Appendf(nil, "%s %d\n", cacheMagic, cacheFormat+1)
+			if !bytes.HasPrefix(data, this) {
+				t.Fatalf("cache file does not start %q", this)
+			}
+			writeFile(t, file, bytes.Replace(data, this, newer, 1))
 		}},
 		{"foreign JSON", func(t *testing.T, file string, data []byte) {
 			writeFile(t, file, []byte(`{"format":1,"features":{"names":["CAP_SYS_ADMIN"]}}`))
@@ -369,13 +376,17 @@ var cacheSamples = []struct {
 	f   Features
 }{
 	{cacheKey{"/usr/bin/runc", binaryID{Dev: 65024, Ino: 10706947, Size: 8752456, Mtime: 1706881985000000000, Ctime: 1795893028228285063}},
-		Features{Runtime: "/usr/sbin/runc", Names: []string{"CAP_CHOWN", "CAP_KILL"}, Version: "runc 1.1.5+ds1"}},
+		Features{Runtime: "/usr/sbin/runc", Source: FromFeatures, Names: []string{"CAP_CHOWN", "CAP_KILL"}, Version: "runc 1.1.5+ds1"}},
 	{cacheKey{"/usr/bin/crun", binaryID{Dev: 1, Ino: 2, Size: 3, Mtime: -4, Ctime: 5}},
-		Features{Runtime: "/usr/bin/crun", Unknown: true, Reason: "\"features\" exited with status 1: unknown command features", Numerals: true, Version: "crun 1.8.1"}},
+		Features{Runtime: "/usr/bin/crun", Source: Assumed, Unknown: true, Reason: "\"features\" exited with status 1: unknown command features", Numerals: true, Version: "crun 1.8.1"}},
 	{cacheKey{"/opt/a runtime/with \"quotes\"\n", binaryID{}},
-		Features{Runtime: "/opt/ünïcode", Names: []string{}}},
+		Features{Runtime: "/opt/ünïcode", Source: FromFeatures, Names: []string{}}},
 	{cacheKey{"/r", binaryID{Dev: 1<<64 - 1, Ino: 1<<64 - 1, Size: 1<<63 - 1, Mtime: 1<<63 - 1, Ctime: 1<<63 - 1}},
-		Features{Runtime: "/r", Names: []string{"ALL_CAPS", "", "with space", "new\nline", `"quoted"`, "\x00"}, AllCaps: true}},
+		Features{Runtime: "/r", Source: FromFeatures, Names: []string{"ALL_CAPS", "", "with space", "new\nline", `"quoted"`, "\x00"}, AllCaps: true}},
+	// runc v1.0.0-rc92 on a host without CAP_SYS_RESOURCE in its bounding set.
+	{cacheKey{"/opt/runc-rc92", binaryID{Dev: 7, Ino: 8, Size: 9, Mtime: 10, Ctime: 11}},
+		Features{Runtime: "/opt/runc-rc92", Source: FromTrial, Names: []string{"CAP_CHOWN", "CAP_AUDIT_READ"},
+			Tested: 0x1fffeffffff, Rejected: []string{"CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE"}}},
 }
 
 func TestCacheEncoding(t *testing.T) {

@@ -190,6 +190,9 @@ func newEmission(requested capnames.Set, all bool, env Env, rt *Features, policy
 		return nil, fmt.Errorf("%w: %v", ErrInvalidPolicy, policy)
 	}
 	e := &emission{env: env, table: env.table(), rt: rt, asked: policy, all: all, requested: requested}
+	if rt != nil && rt.Unknown {
+		e.warn("entries unverified for %s, which is assumed to take the table's names: %s", e.runtimeName(), rt.Reason)
+	}
 	for _, c := range requested.Caps() {
 		switch {
 		case c > env.KernelLast:
@@ -294,18 +297,33 @@ func (e *emission) entry(c capnames.Cap) (string, bool) {
 }
 
 func (e *emission) omitUnexpressible(c capnames.Cap) {
-	rt := e.runtimeName()
-	_, named := e.table.Lookup(c)
+	row, named := e.table.Lookup(c)
 	switch {
 	case named && e.rt.takesNumerals():
-		e.omit(c, UnknownToRuntime, "unknown to "+rt+"; policy names emits no numerals")
+		e.omit(c, UnknownToRuntime, e.notTaken(c, row.Name)+"; policy names emits no numerals")
 	case named:
-		e.omit(c, UnknownToRuntime, "unknown to "+rt+", which takes no numerals")
+		e.omit(c, UnknownToRuntime, e.notTaken(c, row.Name)+", which takes no numerals")
 	case e.rt.takesNumerals():
 		e.omit(c, Unnamed, "the capability table "+e.tableName()+"has no name for it; policy names emits no numerals")
 	default:
-		e.omit(c, Unnamed, "the capability table "+e.tableName()+"has no name for it and "+rt+" takes no numerals")
+		e.omit(c, Unnamed, "the capability table "+e.tableName()+"has no name for it and "+e.runtimeName()+" takes no numerals")
 	}
+}
+
+// notTaken says why the runtime cannot be given c by its name: what its
+// trial saw, or that its features do not list the name.
+func (e *emission) notTaken(c capnames.Cap, name string) string {
+	rt := e.runtimeName()
+	if e.rt == nil || e.rt.Source != FromTrial {
+		return "unknown to " + rt
+	}
+	switch {
+	case slices.Contains(e.rt.Rejected, name):
+		return "rejected by " + rt + " (it failed a trial container naming it)"
+	case !e.rt.Tested.Has(c):
+		return "not tried on " + rt + ": its trial ran where the bounding set lacked it"
+	}
+	return "not applied by " + rt + " in its trial"
 }
 
 // entries returns the list entries granting set, a subset of the granted
@@ -334,6 +352,7 @@ func (e *emission) report() *Report {
 	slices.SortFunc(e.omitted, func(a, b Omission) int { return cmp.Compare(a.Cap, b.Cap) })
 	return &Report{
 		Runtime:   e.rt.label(),
+		Learned:   e.rt.learned(),
 		Policy:    e.applied,
 		All:       e.all,
 		Requested: e.requested,
@@ -353,6 +372,14 @@ func (e *emission) tableName() string {
 }
 
 func (e *emission) nameList(s capnames.Set) string { return namesIn(e.table, s) }
+
+// learned says how f was learned; nil features are assumed.
+func (f *Features) learned() Source {
+	if f == nil || f.Unknown {
+		return Assumed
+	}
+	return f.Source
+}
 
 // takesNumerals reports whether the runtime is known to take numerals. That
 // holds even when its names are unknown: crun 1.8.1 has no features
@@ -384,6 +411,9 @@ type Report struct {
 	// Runtime is the version of the runtime the entries are for
 	// ("crun 1.8.1"), else its path, else "".
 	Runtime string
+	// Learned says how what the runtime takes was learned: its features,
+	// a trial, or assumed (unverified entries; Warnings say why).
+	Learned Source
 	// Policy is the policy applied, after Auto's choice and fallbacks.
 	Policy Policy
 	// All says whether the request was "all".
@@ -426,6 +456,7 @@ type jsonSets struct {
 
 type jsonReport struct {
 	Runtime   string     `json:"runtime"`
+	Learned   Source     `json:"learned"`
 	Policy    string     `json:"policy"`
 	All       bool       `json:"all"`
 	Requested jsonSet    `json:"requested"`
@@ -450,6 +481,7 @@ func (j jsonSet) set(field string) (capnames.Set, error) {
 func (r *Report) MarshalJSON() ([]byte, error) {
 	j := jsonReport{
 		Runtime:   r.Runtime,
+		Learned:   r.Learned,
 		Policy:    r.Policy.String(),
 		All:       r.All,
 		Requested: toJSONSet(r.Requested),
@@ -484,7 +516,7 @@ func (r *Report) UnmarshalJSON(b []byte) error {
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
-	out := Report{Runtime: j.Runtime, Policy: policy, All: j.All, Omitted: j.Omitted, Warnings: j.Warnings}
+	out := Report{Runtime: j.Runtime, Learned: j.Learned, Policy: policy, All: j.All, Omitted: j.Omitted, Warnings: j.Warnings}
 	fields := []struct {
 		name string
 		in   jsonSet

@@ -48,14 +48,22 @@ var ErrRuntimeNotFound = errors.New("OCI runtime not found")
 // or touched runtime is probed again on the next call; a hot call costs one
 // stat (memo) or a stat and a small file read (cache file).
 //
-// When the features command fails, the runtime's --version tells Version
-// and, for crun, Numerals. Answers are cached whether known or Unknown,
-// except when the failure may be transient: a timeout, a runtime that could
-// not be started, or one killed by SIGKILL. A cache directory that cannot be
+// When the features command fails or lists no capabilities (runc before
+// 1.1, crun before 1.29), the runtime's --version tells Version and, for
+// crun, Numerals, and a trial learns what it applies (Source FromTrial):
+// it creates throwaway containers whose entries are every canonical name,
+// then every numeral, of the capabilities this process can observe, and
+// reads the sets the kernel gave their init. A trial needs CAP_SYS_ADMIN
+// and takes a few hundred milliseconds once per runtime binary; where it
+// cannot run, the runtime is Unknown (Source Assumed) and the reason says
+// why. Answers are cached whether known or Unknown, except when the failure
+// may be transient: a timeout, a runtime that could not be started, or one
+// killed by SIGKILL. A cache directory that cannot be
 // created, read or written leaves the memo alone in use; it is never an
 // error. Processes probing the same cold runtime take a lock file
 // (go.podman.io/storage/pkg/lockfile) so that one runs it and the others
-// read its answer; none waits longer than Timeout for the lock.
+// read its answer; none waits longer than a cold probe may take for the
+// lock.
 //
 // The zero value is ready to use. Set the fields before the first call and
 // do not change them afterwards; a Prober is safe for concurrent use.
@@ -75,6 +83,12 @@ type Prober struct {
 	// Config resolves runtime names through engine.runtimes; nil means
 	// config.Default().
 	Config *config.Config
+	// TrialTimeout bounds a trial (see Prober); zero means
+	// DefaultTrialTimeout.
+	TrialTimeout time.Duration
+	// DisableTrial leaves a runtime that reports no capabilities Unknown
+	// (Source Assumed) instead of trying it.
+	DisableTrial bool
 
 	mu       sync.Mutex
 	memo     map[string]memoEntry
@@ -187,9 +201,9 @@ func (p *Prober) probeCold(ctx context.Context, path string, id binaryID) (f *Fe
 		if f := disk.load(key); f != nil {
 			return f, true, nil
 		}
-		// A holder that takes longer than our own timeout is running a
-		// hanging runtime: stop waiting and probe without the disk.
-		unlock, err := disk.lock(ctx, key, p.timeout())
+		// A holder that takes longer than a cold probe may is stuck:
+		// stop waiting and probe without the disk.
+		unlock, err := disk.lock(ctx, key, p.coldBound())
 		if err != nil && ctx.Err() != nil {
 			return nil, false, ctx.Err()
 		}
@@ -218,9 +232,10 @@ func (p *Prober) probeCold(ctx context.Context, path string, id binaryID) (f *Fe
 	return f, cacheable, nil
 }
 
-// run learns the features of the runtime at path by running it.
+// run learns the features of the runtime at path by running it: its
+// features command, else its --version and a trial.
 func (p *Prober) run(ctx context.Context, path string) (*Features, bool, error) {
-	f := &Features{Runtime: path}
+	f := &Features{Runtime: path, Source: FromFeatures}
 	out := p.exec(ctx, path, "features")
 	if err := ctx.Err(); err != nil {
 		return nil, false, err
@@ -231,7 +246,11 @@ func (p *Prober) run(ctx context.Context, path string) (*Features, bool, error) 
 	} else {
 		parseFeatures(f, out.stdout)
 	}
-	if f.Unknown && f.Version == "" && !out.timedOut {
+	if !f.Unknown {
+		return f, cacheable, nil
+	}
+	f.Source = Assumed
+	if f.Version == "" && !out.timedOut {
 		ver := p.exec(ctx, path, "--version")
 		if err := ctx.Err(); err != nil {
 			return nil, false, err
@@ -242,6 +261,20 @@ func (p *Prober) run(ctx context.Context, path string) (*Features, bool, error) 
 			parseVersion(f, ver.stdout)
 		}
 	}
+	if out.timedOut || p.DisableTrial {
+		return f, cacheable, nil // a runtime that hangs is not run again
+	}
+	t := p.trial(ctx, path)
+	if err := ctx.Err(); err != nil {
+		return nil, false, err
+	}
+	if t.failure != "" {
+		f.Reason += "; trial: " + t.failure
+		return f, cacheable && !t.transient, nil
+	}
+	f.Source, f.Unknown, f.Reason = FromTrial, false, ""
+	f.Names, f.Numerals, f.Tested, f.Rejected = t.names, t.numerals, t.tested, t.rejected
+	f.AllCaps = false // a trial tries no ALL_CAPS: no runtime of the matrix applies it
 	return f, cacheable, nil
 }
 
@@ -285,7 +318,12 @@ func parseVersion(f *Features, stdout []byte) {
 		return
 	}
 	name, version := printable(fields[0]), printable(fields[2])
-	f.Version = name + " " + version
+	f.Version = name
+	if version[0] >= '0' && version[0] <= '9' {
+		// runc built with go install prints "runc version spec: ..."
+		// or "runc version unknown": no release to report.
+		f.Version += " " + version
+	}
 	f.Numerals = name == "crun" && slices.Contains(strings.Fields(string(rest)), "+CAP")
 }
 
@@ -304,19 +342,19 @@ type output struct {
 // stderrLimit bounds the stderr kept for failure reasons.
 const stderrLimit = 4096
 
-// exec runs "<path> <arg>" with p's timeout and output limit, killing its
+// exec runs path with args, with p's timeout and output limit, killing its
 // process group when either is exceeded or ctx ends.
 //
 // The pipes are its own rather than os/exec's, so that it waits for their
 // end exactly as long as the timeout allows: a runtime that exits while a
 // child it left behind holds stdout costs at most the timeout, and a slow
 // reader after a normal exit is never mistaken for a failure.
-func (p *Prober) exec(ctx context.Context, path, arg string) output {
+func (p *Prober) exec(ctx context.Context, path string, args ...string) output {
 	ctx, cancel := context.WithTimeout(ctx, p.timeout())
 	defer cancel()
 	stdout := &cappedBuffer{limit: p.outputLimit(), onOverflow: cancel}
 	stderr := &cappedBuffer{limit: stderrLimit}
-	cmd := exec.CommandContext(ctx, path, arg)
+	cmd := exec.CommandContext(ctx, path, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	read, err := startWithPipes(cmd, stdout, stderr)
@@ -450,6 +488,12 @@ func (p *Prober) timeout() time.Duration {
 		return p.Timeout
 	}
 	return DefaultProbeTimeout
+}
+
+// coldBound is the longest a cold probe runs: features, --version and a
+// trial.
+func (p *Prober) coldBound() time.Duration {
+	return 2*p.timeout() + p.trialTimeout()
 }
 
 func (p *Prober) outputLimit() int64 {

@@ -64,7 +64,7 @@ echo "flag provided but not defined" >&2; exit 2`,
 		t.Run(tc.name, func(t *testing.T) {
 			r := newFakeRuntime(t, tc.body)
 			dir := t.TempDir()
-			got := mustProbe(t, &Prober{CacheDir: dir}, r.path)
+			got := mustProbe(t, &Prober{CacheDir: dir, DisableTrial: true}, r.path)
 			if !got.Unknown || got.Names != nil || got.Runtime != r.path {
 				t.Fatalf("got %+v; want Unknown with no names for %s", got, r.path)
 			}
@@ -76,7 +76,7 @@ echo "flag provided but not defined" >&2; exit 2`,
 			}
 			// Cached, keyed on the binary: a fresh Prober runs nothing.
 			runs := r.runs(t, "features")
-			assertFeatures(t, mustProbe(t, &Prober{CacheDir: dir}, r.path), got)
+			assertFeatures(t, mustProbe(t, &Prober{CacheDir: dir, DisableTrial: true}, r.path), got)
 			if n := r.runs(t, "features"); n != runs {
 				t.Errorf("a cached Unknown answer ran the runtime again (%d runs, then %d)", runs, n)
 			}
@@ -104,12 +104,12 @@ func TestProbeHang(t *testing.T) {
 echo $! > '`+pidFile+`'
 sleep 60`)
 	dir := t.TempDir()
-	want := &Features{Runtime: r.path, Unknown: true, Reason: `"features" timed out after 500ms`}
+	want := &Features{Runtime: r.path, Source: Assumed, Unknown: true, Reason: `"features" timed out after 500ms`}
 	checked := 0
 	fastest := hang
 	for i := range calls {
 		os.Remove(pidFile)
-		p := &Prober{CacheDir: dir, Timeout: timeout}
+		p := &Prober{CacheDir: dir, Timeout: timeout, DisableTrial: true}
 		start := time.Now()
 		got := mustProbe(t, p, r.path)
 		elapsed := time.Since(start)
@@ -143,7 +143,7 @@ sleep 60`)
 	if files, _ := filepath.Glob(filepath.Join(dir, "*.cache")); len(files) != 0 {
 		t.Errorf("a timeout was written to the cache: %v", files)
 	}
-	p := &Prober{CacheDir: dir, Timeout: timeout}
+	p := &Prober{CacheDir: dir, Timeout: timeout, DisableTrial: true}
 	mustProbe(t, p, r.path)
 	start := time.Now()
 	assertFeatures(t, mustProbe(t, p, r.path), want)
@@ -191,7 +191,7 @@ func TestProbeCancelledWhileRunning(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	f, err := (&Prober{CacheDir: t.TempDir(), Timeout: timeout}).Probe(ctx, r.path)
+	f, err := (&Prober{CacheDir: t.TempDir(), Timeout: timeout, DisableTrial: true}).Probe(ctx, r.path)
 	if !errors.Is(err, context.DeadlineExceeded) || f != nil {
 		t.Fatalf("Probe = %+v, %v; want the context's error", f, err)
 	}
@@ -215,13 +215,13 @@ fi`)
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	p := &Prober{CacheDir: dir}
+	p := &Prober{CacheDir: dir, DisableTrial: true}
 	first := mustProbe(t, p, r.path)
 	if first.Unknown || first.Names[0] != "CAP_OLD" {
 		t.Fatalf("first probe %+v; want the old binary's answer", first)
 	}
 	assertFeatures(t, mustProbe(t, p, r.path), runcLike(r.path))
-	assertFeatures(t, mustProbe(t, &Prober{CacheDir: dir}, r.path), runcLike(r.path))
+	assertFeatures(t, mustProbe(t, &Prober{CacheDir: dir, DisableTrial: true}, r.path), runcLike(r.path))
 	if n := r.runs(t, "features"); n != 2 {
 		t.Errorf("runtime ran %d times; want 2 (the old answer is not cached, the new one is)", n)
 	}
@@ -232,11 +232,11 @@ fi`)
 func TestProbeKilled(t *testing.T) {
 	r := newFakeRuntime(t, `kill -KILL $$`)
 	dir := t.TempDir()
-	want := &Features{Runtime: r.path, Unknown: true, Reason: `"features" killed by signal SIGKILL`}
-	p := &Prober{CacheDir: dir}
+	want := &Features{Runtime: r.path, Source: Assumed, Unknown: true, Reason: `"features" killed by signal SIGKILL`}
+	p := &Prober{CacheDir: dir, DisableTrial: true}
 	assertFeatures(t, mustProbe(t, p, r.path), want)
 	assertFeatures(t, mustProbe(t, p, r.path), want)
-	assertFeatures(t, mustProbe(t, &Prober{CacheDir: dir}, r.path), want)
+	assertFeatures(t, mustProbe(t, &Prober{CacheDir: dir, DisableTrial: true}, r.path), want)
 	if n := r.runs(t, "features"); n != 3 {
 		t.Errorf("runtime ran %d times in three probes; SIGKILL must not be cached", n)
 	}

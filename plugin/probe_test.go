@@ -97,7 +97,7 @@ const (
 // runcLike is what a Prober should answer for a runtime printing
 // runcLikeFeatures.
 func runcLike(path string) *Features {
-	return &Features{Runtime: path, Names: []string{"CAP_CHOWN", "CAP_KILL", "CAP_BPF"}, Version: "runc 1.2.3"}
+	return &Features{Runtime: path, Source: FromFeatures, Names: []string{"CAP_CHOWN", "CAP_KILL", "CAP_BPF"}, Version: "runc 1.2.3"}
 }
 
 func mustProbe(t testing.TB, p *Prober, runtime string) *Features {
@@ -123,36 +123,36 @@ func TestProbeFeatures(t *testing.T) {
 	}{{
 		name:     "runc",
 		document: runcLikeFeatures,
-		want:     Features{Names: []string{"CAP_CHOWN", "CAP_KILL", "CAP_BPF"}, Version: "runc 1.2.3"},
+		want:     Features{Source: FromFeatures, Names: []string{"CAP_CHOWN", "CAP_KILL", "CAP_BPF"}, Version: "runc 1.2.3"},
 	}, {
 		name:     "crun takes numerals",
 		document: `{"linux":{"capabilities":["CAP_CHOWN"]},"annotations":{"run.oci.crun.version":"1.30","run.oci.crun.commit":"x"}}`,
-		want:     Features{Names: []string{"CAP_CHOWN"}, Numerals: true, Version: "crun 1.30"},
+		want:     Features{Source: FromFeatures, Names: []string{"CAP_CHOWN"}, Numerals: true, Version: "crun 1.30"},
 	}, {
 		name:     "ALL_CAPS listed",
 		document: `{"linux":{"capabilities":["CAP_CHOWN","ALL_CAPS"]}}`,
-		want:     Features{Names: []string{"CAP_CHOWN", "ALL_CAPS"}, AllCaps: true},
+		want:     Features{Source: FromFeatures, Names: []string{"CAP_CHOWN", "ALL_CAPS"}, AllCaps: true},
 	}, {
 		name:     "unnamed runtime takes no numerals",
 		document: `{"linux":{"capabilities":["CAP_CHOWN","CAP_NEW_ONE"]},"annotations":{"org.example.version":"3"}}`,
-		want:     Features{Names: []string{"CAP_CHOWN", "CAP_NEW_ONE"}},
+		want:     Features{Source: FromFeatures, Names: []string{"CAP_CHOWN", "CAP_NEW_ONE"}},
 	}, {
 		name:     "empty list is known and recognises nothing",
 		document: `{"linux":{"capabilities":[]}}`,
-		want:     Features{Names: []string{}},
+		want:     Features{Source: FromFeatures, Names: []string{}},
 	}, {
 		name:     "no capabilities is unknown",
 		document: `{"linux":{"namespaces":["pid"]},"annotations":{"run.oci.crun.version":"1.9"}}`,
-		want:     Features{Unknown: true, Reason: `"features" lists no linux.capabilities`, Numerals: true, Version: "crun 1.9"},
+		want:     Features{Source: Assumed, Unknown: true, Reason: `"features" lists no linux.capabilities`, Numerals: true, Version: "crun 1.9"},
 	}, {
 		name:     "null document",
 		document: "null",
 		version:  runcLikeVersion,
-		want:     Features{Unknown: true, Reason: `"features" lists no linux.capabilities`, Version: "runc 1.2.3"},
+		want:     Features{Source: Assumed, Unknown: true, Reason: `"features" lists no linux.capabilities`, Version: "runc 1.2.3"},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newFakeRuntime(t, featuresBody(t, tc.document, tc.version))
-			got := mustProbe(t, &Prober{CacheDir: t.TempDir()}, r.path)
+			got := mustProbe(t, &Prober{CacheDir: t.TempDir(), DisableTrial: true}, r.path)
 			want := tc.want
 			want.Runtime = r.path
 			assertFeatures(t, got, &want)
@@ -240,7 +240,10 @@ func TestParseVersion(t *testing.T) {
 		{"youki version 0.3.0\n", "youki 0.3.0", false},
 		{"crun 1.8.1 +CAP\n", "", false},
 		{"", "", false},
-		{"crun version \x1b[31m1\n+CAP\n", "crun ?[31m1", true},
+		{"crun version 1\x1b[31m\n+CAP\n", "crun 1?[31m", true},
+		{"runc version spec: 1.0.2-dev\n", "runc", false},          // runc v1.0.0-rc92 built by go install
+		{"runc version unknown\nspec: 1.0.2-dev\n", "runc", false}, // runc v1.0.2 built by go install
+		{"runc version \x1b[31m1\n", "runc", false},
 	} {
 		var f Features
 		parseVersion(&f, []byte(tc.output))
@@ -263,16 +266,17 @@ func TestProbeRealRunc(t *testing.T) {
 }
 
 // TestProbeRealCrun probes the crun 1.8.1 of this machine, which has no
-// features command: unknown names, but numerals, learnt from --version.
+// features command: without a trial, unknown names, but numerals, learnt
+// from --version. plugin/e2e tries it.
 func TestProbeRealCrun(t *testing.T) {
 	const crun = "/usr/bin/crun"
 	requireBinary(t, crun)
 	if out, _ := exec.Command(crun, "--version").Output(); !strings.HasPrefix(string(out), "crun version 1.8.1\n") {
 		t.Skipf("%s is not crun 1.8.1: %q", crun, out)
 	}
-	want := &Features{Runtime: crun, Unknown: true, Reason: `"features" exited with status 1: unknown command features`,
+	want := &Features{Runtime: crun, Source: Assumed, Unknown: true, Reason: `"features" exited with status 1: unknown command features`,
 		Numerals: true, Version: "crun 1.8.1"}
-	assertFeatures(t, mustProbe(t, &Prober{CacheDir: t.TempDir()}, crun), want)
+	assertFeatures(t, mustProbe(t, &Prober{CacheDir: t.TempDir(), DisableTrial: true}, crun), want)
 }
 
 // TestProbeRealRuncByName resolves "runc" through this machine's

@@ -164,6 +164,7 @@ func printResolved(w io.Writer, out resolved, features *plugin.Features) error {
 	r := out.Report
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "runtime\t%s\n", runtimeLine(features))
+	fmt.Fprintf(tw, "learned\t%s\n", learnedLine(r.Learned))
 	fmt.Fprintf(tw, "policy\t%s\n", r.Policy)
 	all := ""
 	if r.All {
@@ -229,6 +230,17 @@ func runtimeLine(f *plugin.Features) string {
 		s += "; takes " + strings.Join(takes, " and ")
 	}
 	return s
+}
+
+// learnedLine says how the runtime's capabilities were learned.
+func learnedLine(s plugin.Source) string {
+	switch s {
+	case plugin.FromFeatures:
+		return "features: the runtime's features command lists them"
+	case plugin.FromTrial:
+		return "trial: throwaway containers showed what the runtime applies"
+	}
+	return "assumed: unverified for this runtime (see warnings)"
 }
 
 // wrap joins entries with spaces into lines of at most width bytes, one

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Build the runc releases the end-to-end matrix runs against into DIR, as
+# DIR/runc-<version>, skipping those already there. The e2e suite finds
+# them through CAPGEN_E2E_RUNTIMES=DIR; .ci/run keeps DIR outside the
+# checkout so a later run on the same machine reuses the builds.
+#
+# They are Go modules: go install builds them from the module proxy, with
+# libseccomp (Debian: libseccomp-dev pkg-config). v1.2.x has replace
+# directives in its go.mod, which go install refuses, so it is built as the
+# main module in a writable copy of its module directory; its one replace
+# points at a nested module that the module zip leaves out
+# (internal/third_party/selinux), so the build uses the selinux release it
+# names from the module proxy instead. A runc built this
+# way prints no release number in --version, hence the file names.
+#
+# Usage: hack/build-runtimes.sh DIR [VERSION...]
+set -euo pipefail
+
+if [ $# -lt 1 ]; then
+	echo "usage: $0 DIR [VERSION...]" >&2
+	exit 2
+fi
+dir=$1
+shift
+versions=("$@")
+if [ ${#versions[@]} -eq 0 ]; then
+	# The runc of the original "unknown capability CAP_PERFMON" reports
+	# (rc91, rc92), the first to know the 5.8/5.9 names (rc93), the last
+	# without a features command (1.0.2), and later releases with one.
+	versions=(v1.0.0-rc91 v1.0.0-rc92 v1.0.0-rc93 v1.0.2 v1.2.8 v1.3.7 v1.4.4 v1.5.3)
+fi
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+
+work=$(mktemp -d)
+trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
+
+build() { # version
+	local v=$1 out=$dir/runc-$1
+	if [ -x "$out" ] && "$out" --version >/dev/null 2>&1; then
+		echo "runc $v: already built ($out)"
+		return
+	fi
+	echo "runc $v: building"
+	case $v in
+	v1.2.*)
+		local src
+		src=$(go mod download -json "github.com/opencontainers/runc@$v" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+		if [ -z "$src" ]; then
+			echo "runc $v: go mod download gave no directory" >&2
+			return 1
+		fi
+		cp -r "$src" "$work/runc-$v"
+		chmod -R u+w "$work/runc-$v"
+		(cd "$work/runc-$v" && go mod edit -dropreplace=github.com/opencontainers/selinux)
+		(cd "$work/runc-$v" && GOFLAGS=-mod=mod go build -trimpath -tags seccomp -o "$work/runc.new" .)
+		;;
+	*)
+		GOBIN=$work go install -trimpath -tags seccomp "github.com/opencontainers/runc@$v"
+		mv "$work/runc" "$work/runc.new"
+		;;
+	esac
+	mv "$work/runc.new" "$out"
+	echo "runc $v: $out"
+}
+
+for v in "${versions[@]}"; do
+	build "$v"
+done

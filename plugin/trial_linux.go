@@ -1,0 +1,65 @@
+package plugin
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+
+	"github.com/capgen-dev/capgen/capnames"
+	"golang.org/x/sys/unix"
+)
+
+// trialScope returns the capabilities a trial run by this process can
+// observe: the kernel's, less those outside this process's bounding set
+// (no runtime it starts can apply them). A trial needs CAP_SYS_ADMIN,
+// which creating a container takes: root, or root of a user namespace.
+func trialScope() (capnames.Set, error) {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return 0, fmt.Errorf("%w: capget: %v", errTrialUnavailable, err)
+	}
+	if data[0].Effective&(1<<unix.CAP_SYS_ADMIN) == 0 {
+		return 0, fmt.Errorf("%w: creating a container needs CAP_SYS_ADMIN, which this process (uid %d) does not have", errTrialUnavailable, os.Geteuid())
+	}
+	last, err := capnames.KernelLast()
+	if err != nil {
+		return 0, fmt.Errorf("%w: %v", errTrialUnavailable, err)
+	}
+	bounding, err := capnames.Bounding()
+	if err != nil {
+		return 0, fmt.Errorf("%w: %v", errTrialUnavailable, err)
+	}
+	return capnames.UpTo(last).Intersect(bounding), nil
+}
+
+// processSets reads the bounding, effective and permitted sets of process
+// pid from /proc/PID/status.
+func processSets(pid int) (Sets, error) {
+	path := "/proc/" + strconv.Itoa(pid) + "/status"
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Sets{}, err
+	}
+	var sets Sets
+	fields := map[string]*capnames.Set{"CapBnd:": &sets.Bounding, "CapEff:": &sets.Effective, "CapPrm:": &sets.Permitted}
+	seen := 0
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		key, value, ok := bytes.Cut(sc.Bytes(), []byte("\t"))
+		dst, want := fields[string(key)]
+		if !ok || !want {
+			continue
+		}
+		if *dst, err = capnames.ParseBitmap(string(bytes.TrimSpace(value))); err != nil {
+			return Sets{}, fmt.Errorf("%s: %s: %w", path, key, err)
+		}
+		seen++
+	}
+	if seen != len(fields) {
+		return Sets{}, fmt.Errorf("%s: want CapBnd, CapEff and CapPrm once each", path)
+	}
+	return sets, nil
+}
