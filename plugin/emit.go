@@ -321,7 +321,7 @@ func (e *emission) notTaken(c capnames.Cap, name string) string {
 	case slices.Contains(e.rt.Rejected, name):
 		return "rejected by " + rt + " (it failed a trial container naming it)"
 	case !e.rt.Tested.Has(c):
-		return "not tried on " + rt + ": its trial ran where the bounding set lacked it"
+		return "not tried on " + rt + " (its trial ran where the bounding set lacked it)"
 	}
 	return "not applied by " + rt + " in its trial"
 }

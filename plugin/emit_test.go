@@ -37,16 +37,30 @@ func namesUpTo(last capnames.Cap) []string {
 	return names
 }
 
-// Runtimes of the emission tests.
+// Runtimes of the emission tests: what a probe answers for the release
+// each models. plugin/e2e runs the real releases.
 var (
-	rtRunc        = &Features{Version: "runc 1.1.5", Names: namesUpTo(40)}
-	rtRuncPre58   = &Features{Version: "runc 1.0.0", Names: namesUpTo(37)}
-	rtCrun        = &Features{Version: "crun 1.8.1", Names: namesUpTo(40), Numerals: true}
-	rtCrunPre58   = &Features{Version: "crun 0.14", Names: namesUpTo(37), Numerals: true}
-	rtAllCaps     = &Features{Version: "future 2.0", Names: append(namesUpTo(40), capnames.AllCaps), AllCaps: true}
-	rtUnknown     = &Features{Runtime: "/usr/bin/crun", Unknown: true, Reason: "unknown command features"}
-	rtCrun181     = &Features{Runtime: "/usr/bin/crun", Version: "crun 1.8.1", Unknown: true, Reason: "unknown command features", Numerals: true}
-	rtCrunAllCaps = &Features{Version: "crun 9", Names: append(namesUpTo(37), capnames.AllCaps), AllCaps: true, Numerals: true}
+	// runc 1.1.5 (Debian 12): features list the 41 names of Linux 5.9.
+	rtRunc = &Features{Version: "runc 1.1.5", Source: FromFeatures, Names: namesUpTo(40)}
+	// runc v1.0.0-rc92 as its trial finds it: the names up to
+	// CAP_AUDIT_READ, the later three rejected, no numerals.
+	rtRuncPre58 = &Features{Version: "runc", Source: FromTrial, Names: namesUpTo(37), Tested: capnames.UpTo(40),
+		Rejected: []string{"CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE"}}
+	// crun 1.8.1 as its trial finds it where it can run.
+	rtCrun = &Features{Version: "crun 1.8.1", Source: FromTrial, Names: namesUpTo(40), Tested: capnames.UpTo(40), Numerals: true}
+	// A crun whose libcap predates Linux 5.8: no such pairing was run;
+	// it stands for any numeral-taking runtime that lacks recent names.
+	rtCrunPre58 = &Features{Version: "crun 0.14", Source: FromTrial, Names: namesUpTo(37), Tested: capnames.UpTo(40), Numerals: true}
+	// A runtime advertising ALL_CAPS in its features: none released yet
+	// (runtime-spec issue #1071); capgen's own shim is the first.
+	rtAllCaps = &Features{Version: "future 2.0", Source: FromFeatures, Names: append(namesUpTo(40), capnames.AllCaps), AllCaps: true}
+	// crun 1.8.1 where neither features nor a trial worked (this host's
+	// hybrid cgroups), with and without its --version.
+	rtUnknown = &Features{Runtime: "/usr/bin/crun", Source: Assumed, Unknown: true, Reason: "unknown command features"}
+	rtCrun181 = &Features{Runtime: "/usr/bin/crun", Source: Assumed, Version: "crun 1.8.1", Unknown: true,
+		Reason: "unknown command features", Numerals: true}
+	// crun ≥ 1.29 listing ALL_CAPS with old names: a hypothetical mix.
+	rtCrunAllCaps = &Features{Version: "crun 9", Source: FromFeatures, Names: append(namesUpTo(37), capnames.AllCaps), AllCaps: true, Numerals: true}
 )
 
 // omissionsOf sums up a report's omissions as "CAP:reason".
@@ -213,10 +227,16 @@ func TestEmitOmissionText(t *testing.T) {
 			"above this kernel's last capability, 40"},
 		{"bounding set", capnames.SetOf(capnames.CAP_SYS_RESOURCE), envHost, rtRunc, Names,
 			"not in the bounding set"},
-		{"runtime without numerals", capnames.SetOf(capnames.CAP_BPF), envFull, rtRuncPre58, Auto,
-			"unknown to runtime runc 1.0.0, which takes no numerals"},
-		{"names policy for a numeral runtime", capnames.SetOf(capnames.CAP_BPF), envFull, rtCrunPre58, Names,
-			"unknown to runtime crun 0.14; policy names emits no numerals"},
+		{"trial: rejected, no numerals", capnames.SetOf(capnames.CAP_BPF), envFull, rtRuncPre58, Auto,
+			"rejected by runtime runc (it failed a trial container naming it), which takes no numerals"},
+		{"trial: not applied, names policy for a numeral runtime", capnames.SetOf(capnames.CAP_BPF), envFull, rtCrunPre58, Names,
+			"not applied by runtime crun 0.14 in its trial; policy names emits no numerals"},
+		{"trial: not tried", capnames.SetOf(capnames.CAP_SYS_RESOURCE), envFull,
+			&Features{Version: "runc", Source: FromTrial, Names: namesUpTo(23), Tested: capnames.UpTo(23)}, Auto,
+			"not tried on runtime runc (its trial ran where the bounding set lacked it), which takes no numerals"},
+		{"features do not list it", capnames.SetOf(capnames.CAP_BPF), envFull,
+			&Features{Version: "youki 0.3", Source: FromFeatures, Names: namesUpTo(37)}, Auto,
+			"unknown to runtime youki 0.3, which takes no numerals"},
 		{"table without the name", capnames.SetOf(capnames.CAP_BPF), envOldTable, rtRunc, Auto,
 			"has no name for it and runtime runc 1.1.5 takes no numerals"},
 	}

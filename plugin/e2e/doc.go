@@ -1,7 +1,9 @@
 // Package e2e holds capgen's end-to-end tests: they build OCI bundles with a
 // busybox-static root file system, fill process.capabilities with
 // [github.com/capgen-dev/capgen/plugin.Apply] (or the capgen precreate hook),
-// run the containers with the real runc and crun, and compare the
+// run the containers with the real runc and crun of the machine and with
+// every runc release that hack/build-runtimes.sh builds into
+// $CAPGEN_E2E_RUNTIMES (v1.0.0-rc91 through v1.5.3), and compare the
 // capability sets the container's /proc/self/status shows with the sets the
 // plugin said it grants, carried through the kernel's execve rules.
 //
@@ -10,6 +12,7 @@
 //	go test ./plugin/e2e/ -run E2E -v
 //
 // They skip, saying why, when not run as root or when runc, crun or a static
-// busybox are missing; with CAPGEN_REQUIRE_E2E=1 (set by .ci/run) they fail
-// instead.
+// busybox are missing, and run without the releases when
+// CAPGEN_E2E_RUNTIMES is unset; with CAPGEN_REQUIRE_E2E=1 (set by .ci/run)
+// each of these fails instead.
 package e2e

@@ -1,35 +1,17 @@
 package e2e
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/capgen-dev/capgen/capnames"
 	"github.com/capgen-dev/capgen/plugin"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"github.com/opencontainers/runtime-spec/specs-go/features"
 	"go.podman.io/common/pkg/config"
 )
-
-// setup returns the host and the runtimes every case runs with, or skips t
-// (fails it with CAPGEN_REQUIRE_E2E=1) when they are missing.
-func setup(t *testing.T) (host, []ociRuntime) {
-	t.Helper()
-	h := requireHost(t)
-	var rts []ociRuntime
-	for _, name := range runtimeNames {
-		rts = append(rts, requireRuntime(t, h, name))
-	}
-	return h, rts
-}
 
 // podmanDefaults returns containers.conf's default_capabilities as Podman
 // reads them on this machine.
@@ -134,6 +116,26 @@ func checkReport(t *testing.T, rep *plugin.Report, want capnames.Set, reasons fu
 // omissions are capabilities outside the bounding set.
 func boundingReason(capnames.Cap) plugin.Reason { return plugin.NotInBoundingSet }
 
+// applies returns what r can apply on this host: the kernel's capabilities
+// within this process's bounding set that r names, or all of them for a
+// runtime that takes numerals.
+func (r ociRuntime) applies() capnames.Set {
+	all := r.host.kernel.Intersect(r.host.parent.Bounding)
+	if r.numerals {
+		return all
+	}
+	return all.Intersect(r.names)
+}
+
+// reason is why a request within the kernel leaves c out for r: outside
+// the bounding set, or unknown to r.
+func (r ociRuntime) reason(c capnames.Cap) plugin.Reason {
+	if !r.host.parent.Bounding.Has(c) {
+		return plugin.NotInBoundingSet
+	}
+	return plugin.UnknownToRuntime
+}
+
 // noEntry fails t when a list of caps holds entry.
 func noEntry(t *testing.T, caps *specs.LinuxCapabilities, entry string) {
 	t.Helper()
@@ -148,18 +150,20 @@ func noEntry(t *testing.T, caps *specs.LinuxCapabilities, entry string) {
 var policies = []plugin.Policy{plugin.Auto, plugin.Names, plugin.Numeric, plugin.AllCaps}
 
 // --cap-add=all under each policy: every capability of the kernel in the
-// bounding set, in the form the runtime takes; all-caps falls back, since
-// neither runtime advertises ALL_CAPS.
+// bounding set that the runtime applies, in the form it takes; all-caps
+// falls back, since no runtime of the matrix advertises ALL_CAPS.
 func TestE2ECapAddAll(t *testing.T) {
-	h, rts := setup(t)
-	want := h.kernel.Intersect(h.parent.Bounding)
+	_, rts := setup(t)
 	for _, r := range rts {
 		f := r.features(t)
 		t.Logf("%s features: %+v", r.name, *f)
 		for _, p := range policies {
 			t.Run(r.name+"/"+p.String(), func(t *testing.T) {
-				spec, rep, _ := applyAndRun(t, r, plugin.Request{Adds: []string{"all"}, Policy: p, Runtime: f}, root)
-				checkReport(t, rep, want, boundingReason)
+				spec, rep, got := applyAndRun(t, r, plugin.Request{Adds: []string{"all"}, Policy: p, Runtime: f}, root)
+				checkReport(t, rep, r.applies(), r.reason)
+				if got.Bounding != r.applies() {
+					t.Errorf("container: CapBnd %s, want kernel ∩ bounding set ∩ %s: %s", got.Bounding.Bitmap(), r.name, r.applies().Bitmap())
+				}
 				if !rep.All {
 					t.Error("report: All is false for --cap-add=all")
 				}
@@ -185,13 +189,12 @@ func TestE2ECapAddAll(t *testing.T) {
 
 // --privileged: the same as --cap-add=all, whatever the defaults.
 func TestE2EPrivileged(t *testing.T) {
-	h, rts := setup(t)
-	want := h.kernel.Intersect(h.parent.Bounding)
+	_, rts := setup(t)
 	for _, r := range rts {
 		t.Run(r.name, func(t *testing.T) {
 			req := plugin.Request{Privileged: true, Defaults: podmanDefaults(t), Runtime: r.features(t)}
 			_, rep, _ := applyAndRun(t, r, req, root)
-			checkReport(t, rep, want, boundingReason)
+			checkReport(t, rep, r.applies(), r.reason)
 		})
 	}
 }
@@ -222,7 +225,7 @@ func TestE2EDefaultsAddsDrops(t *testing.T) {
 			req := plugin.Request{Defaults: defaults, Adds: adds, Drops: drops, Runtime: r.features(t)}
 			_, rep, _ := applyAndRun(t, r, req, root)
 			requested := parseAll(t, defaults...).Union(parseAll(t, adds...)).Minus(parseAll(t, drops...))
-			checkReport(t, rep, requested.Intersect(h.kernel).Intersect(h.parent.Bounding), boundingReason)
+			checkReport(t, rep, requested.Intersect(h.kernel).Intersect(r.applies()), r.reason)
 		})
 	}
 }
@@ -280,78 +283,6 @@ func newerThan37(t *testing.T, h host) capnames.Set {
 		unavailable(t, "this kernel (last capability %d) or bounding set has no capability above 37", h.last)
 	}
 	return newer
-}
-
-// A runc whose features list only the 38 capabilities before Linux 5.8:
-// the plugin must leave CAP_PERFMON, CAP_BPF and CAP_CHECKPOINT_RESTORE out,
-// saying why, and the container must start without them.
-func TestE2ERuntimeOlderThanKernel(t *testing.T) {
-	h := requireHost(t)
-	real := requireRuntime(t, h, "runc")
-	newer := newerThan37(t, h)
-	wrapper := oldRuncWrapper(t, real)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	f, err := (&plugin.Prober{CacheDir: t.TempDir()}).Probe(ctx, wrapper.path)
-	if err != nil {
-		t.Fatalf("probing the wrapper: %v", err)
-	}
-	if f.Unknown || len(f.Names) != 38 {
-		t.Fatalf("the wrapper's features: unknown %v (%s), %d names; want the 38 names before Linux 5.8", f.Unknown, f.Reason, len(f.Names))
-	}
-	spec, rep, got := applyAndRun(t, wrapper, plugin.Request{Adds: []string{"all"}, Runtime: f}, root)
-	checkReport(t, rep, h.kernel.Intersect(h.parent.Bounding).Minus(newer), func(c capnames.Cap) plugin.Reason {
-		if newer.Has(c) {
-			return plugin.UnknownToRuntime
-		}
-		return plugin.NotInBoundingSet
-	})
-	for _, c := range newer.Caps() {
-		noEntry(t, spec.Process.Capabilities, c.String())
-		if !slices.ContainsFunc(rep.Omitted, func(o plugin.Omission) bool {
-			return o.Name == c.String() && strings.Contains(o.Text, "unknown to")
-		}) {
-			t.Errorf("report does not name %s as unknown to the runtime: %+v", c, rep.Omitted)
-		}
-	}
-	if got.Bounding.Intersect(newer) != 0 {
-		t.Errorf("container: CapBnd holds %v", got.Bounding.Intersect(newer).Strings())
-	}
-}
-
-// oldRuncWrapper returns a runtime that runs real for everything but
-// "features", for which it prints real's features with linux.capabilities
-// cut to the 38 names before Linux 5.8 (CAP_CHOWN..CAP_AUDIT_READ).
-func oldRuncWrapper(t *testing.T, real ociRuntime) ociRuntime {
-	t.Helper()
-	out, err := exec.Command(real.path, "features").Output()
-	if err != nil {
-		unavailable(t, "%s features: %v (runc 1.1 or later has it)", real.path, err)
-	}
-	var ff features.Features
-	if err := json.Unmarshal(out, &ff); err != nil {
-		t.Fatalf("%s features: %v", real.path, err)
-	}
-	if ff.Linux == nil || ff.Linux.Capabilities == nil {
-		t.Fatalf("%s features lists no linux.capabilities", real.path)
-	}
-	ff.Linux.Capabilities = slices.DeleteFunc(ff.Linux.Capabilities, func(name string) bool {
-		c, err := capnames.Parse(name)
-		return err != nil || c > capnames.CAP_AUDIT_READ
-	})
-	cut, err := json.Marshal(ff)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	featuresFile := filepath.Join(dir, "features.json")
-	writeFile(t, featuresFile, cut, 0o644)
-	script := fmt.Sprintf("#!/bin/sh\n# runc as it was before Linux 5.8, for capgen's end-to-end tests.\n"+
-		"if [ \"$#\" -eq 1 ] && [ \"$1\" = features ]; then exec cat %q; fi\nexec %q \"$@\"\n", featuresFile, real.path)
-	wrapper := real
-	wrapper.path = filepath.Join(dir, "runc")
-	writeFile(t, wrapper.path, []byte(script), 0o755)
-	return wrapper
 }
 
 // The plugin with a table generated from a 3.16 header (last capability

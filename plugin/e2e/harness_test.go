@@ -135,28 +135,30 @@ func isMountPoint(dir string) (bool, error) {
 
 // ociRuntime is an OCI runtime under test.
 type ociRuntime struct {
-	name string // "runc" or "crun": how it reads entries and how it is run
+	name string // "runc-1.1.5", "runc-v1.0.0-rc92", "crun-1.8.1": for logs and test names
+	kind string // "runc" or "crun": how it reads entries and how it is run
 	path string
+	// names are the capabilities whose canonical names it applies.
+	names capnames.Set
 	// numerals is set for a runtime that maps decimal entries to
 	// capability numbers: crun, through libcap's cap_from_name.
 	numerals bool
 	host     host
 }
 
-// runtimeNames are the runtimes every case runs with.
-var runtimeNames = []string{"runc", "crun"}
-
-// requireRuntime returns the named runtime, or skips t (fails it with
-// CAPGEN_REQUIRE_E2E=1) when it is not installed.
-func requireRuntime(t *testing.T, h host, name string) ociRuntime {
+// requireRuntime returns the named runtime of the machine (Debian's runc
+// 1.1.5 or crun 1.8.1, which name every capability of Linux 5.9), or skips
+// t (fails it with CAPGEN_REQUIRE_E2E=1) when it is not installed.
+func requireRuntime(t *testing.T, h host, kind string) ociRuntime {
 	t.Helper()
-	candidates := []string{"/usr/sbin/" + name, "/usr/bin/" + name}
-	if p, err := exec.LookPath(name); err == nil {
+	candidates := []string{"/usr/sbin/" + kind, "/usr/bin/" + kind}
+	if p, err := exec.LookPath(kind); err == nil {
 		candidates = append([]string{p}, candidates...)
 	}
 	for _, p := range candidates {
 		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
-			r := ociRuntime{name: name, path: p, numerals: name == "crun", host: h}
+			r := ociRuntime{name: kind + "-" + installedVersion(p), kind: kind, path: p,
+				names: capnames.UpTo(capnames.CAP_CHECKPOINT_RESTORE), numerals: kind == "crun", host: h}
 			if r.needsHybridWorkaround() {
 				u, err := exec.LookPath("unshare")
 				if err != nil {
@@ -167,28 +169,29 @@ func requireRuntime(t *testing.T, h host, name string) ociRuntime {
 			return r
 		}
 	}
-	unavailable(t, "OCI runtime %s not found in %s (Debian: apt-get install %s)", name, strings.Join(candidates, ", "), name)
+	unavailable(t, "OCI runtime %s not found in %s (Debian: apt-get install %s)", kind, strings.Join(candidates, ", "), kind)
 	return ociRuntime{}
+}
+
+// installedVersion is the version a packaged runtime prints ("1.1.5+ds1"),
+// or "installed".
+func installedVersion(path string) string {
+	out, err := exec.Command(path, "--version").Output()
+	if err != nil {
+		return "installed"
+	}
+	first, _, _ := strings.Cut(string(out), "\n")
+	if fields := strings.Fields(first); len(fields) == 3 && fields[1] == "version" {
+		return fields[2]
+	}
+	return "installed"
 }
 
 // needsHybridWorkaround reports whether r is crun on a host with hybrid
 // cgroups, which crun refuses ("cgroups in hybrid mode not supported"): it
 // then runs in a private mount namespace without /sys/fs/cgroup/unified and
 // with --cgroup-manager=disabled.
-func (r ociRuntime) needsHybridWorkaround() bool { return r.name == "crun" && r.host.hybrid }
-
-// features probes r as an engine would, with a cache of the test's own
-// rather than the host's.
-func (r ociRuntime) features(t *testing.T) *plugin.Features {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	f, err := (&plugin.Prober{CacheDir: t.TempDir()}).Probe(ctx, r.path)
-	if err != nil {
-		t.Fatalf("probing %s: %v", r.path, err)
-	}
-	return f
-}
+func (r ociRuntime) needsHybridWorkaround() bool { return r.kind == "crun" && r.host.hybrid }
 
 // run runs the container of bundle to completion and returns what it
 // printed on stdout. The container is deleted when t ends if the runtime
@@ -214,8 +217,8 @@ func (r ociRuntime) run(t *testing.T, bundle string) string {
 	if stderr.Len() > 0 {
 		t.Logf("%s run: stderr: %s", r.name, strings.TrimSpace(stderr.String()))
 	}
-	// runc warns about the entries it drops; crun drops them silently,
-	// which reads (kernel_test.go) accounts for.
+	// runc 1.0 and later warn about the entries they drop; crun drops
+	// them silently, which reads (kernel_test.go) accounts for.
 	if strings.Contains(stderr.String(), "ignoring unknown or unavailable capabilities") {
 		t.Errorf("%s dropped capability entries: %s", r.name, strings.TrimSpace(stderr.String()))
 	}

@@ -20,10 +20,11 @@ import (
 //   - "ALL_CAPS": runc 1.1 warns and drops it, crun 1.8 ignores it;
 //   - a decimal numeral: crun maps it through libcap's cap_from_name, runc
 //     warns and drops it;
-//   - a name: both take the canonical "CAP_X" (runc matches names exactly;
-//     anything else is counted as dropped, since the plugin must write
-//     canonical names). Both runtimes installed here name every capability
-//     of the package's table.
+//   - a name: both take the canonical "CAP_X" of a capability they name
+//     (r.names; runc matches names exactly, and anything else is counted as
+//     dropped, since the plugin must write canonical names). runc before
+//     v1.0.0-rc93 fails the container on a name it does not know; later
+//     runc warns and drops it.
 //
 // Entries above the kernel's last capability are dropped by either.
 func (r ociRuntime) reads(entries []string, last capnames.Cap) (capnames.Set, []string) {
@@ -35,7 +36,7 @@ func (r ociRuntime) reads(entries []string, last capnames.Cap) (capnames.Set, []
 		if taken && isNumeral(e) {
 			taken = r.numerals
 		} else if taken {
-			taken = capnames.Default().Name(c) == e
+			taken = capnames.Default().Name(c) == e && r.names.Has(c)
 		}
 		if !taken {
 			dropped = append(dropped, e)

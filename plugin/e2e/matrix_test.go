@@ -1,0 +1,137 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/capgen-dev/capgen/capnames"
+	"github.com/capgen-dev/capgen/plugin"
+)
+
+// runtimesVar names the directory of the runc releases that
+// hack/build-runtimes.sh builds, as runc-<version>; .ci/run sets it.
+const runtimesVar = "CAPGEN_E2E_RUNTIMES"
+
+// A release is a runc release of the matrix and what it names, from its
+// source rather than from capgen's probe, so that the tests check the
+// probe: runc before v1.0.0-rc93 took its names from an older
+// syndtr/gocapability, which stops at CAP_AUDIT_READ (37), and fails a
+// container that names a later one (`unknown capability "CAP_PERFMON"`).
+// Every later release names all 41 capabilities of Linux 5.9. None takes
+// numerals.
+type release struct {
+	version  string
+	lastName capnames.Cap // the last capability it names
+}
+
+var runcReleases = []release{
+	{"v1.0.0-rc91", capnames.CAP_AUDIT_READ},
+	{"v1.0.0-rc92", capnames.CAP_AUDIT_READ},
+	{"v1.0.0-rc93", capnames.CAP_CHECKPOINT_RESTORE},
+	{"v1.0.2", capnames.CAP_CHECKPOINT_RESTORE},
+	{"v1.2.8", capnames.CAP_CHECKPOINT_RESTORE},
+	{"v1.3.7", capnames.CAP_CHECKPOINT_RESTORE},
+	{"v1.4.4", capnames.CAP_CHECKPOINT_RESTORE},
+	{"v1.5.3", capnames.CAP_CHECKPOINT_RESTORE},
+}
+
+// setup returns the host and every runtime of the matrix — Debian's runc
+// and crun, and the runc releases in $CAPGEN_E2E_RUNTIMES — or skips t
+// (fails it with CAPGEN_REQUIRE_E2E=1) when any is missing.
+func setup(t *testing.T) (host, []ociRuntime) {
+	t.Helper()
+	h := requireHost(t)
+	rts := []ociRuntime{requireRuntime(t, h, "runc"), requireRuntime(t, h, "crun")}
+	return h, append(rts, requireReleases(t, h)...)
+}
+
+// requireReleases returns the runc releases built into $CAPGEN_E2E_RUNTIMES.
+func requireReleases(t *testing.T, h host) []ociRuntime {
+	t.Helper()
+	dir := os.Getenv(runtimesVar)
+	if dir == "" {
+		// The installed runtimes still run; only the releases are missing.
+		msg := fmt.Sprintf("%s is not set, so the runc releases are not run: build them with hack/build-runtimes.sh DIR and set %s=DIR", runtimesVar, runtimesVar)
+		if os.Getenv(requireVar) == "1" {
+			t.Fatalf("%s (%s=1 requires them)", msg, requireVar)
+		}
+		t.Log(msg)
+		return nil
+	}
+	var rts []ociRuntime
+	for _, rel := range runcReleases {
+		path := filepath.Join(dir, "runc-"+rel.version)
+		if st, err := os.Stat(path); err != nil || !st.Mode().IsRegular() || st.Mode()&0o111 == 0 {
+			unavailable(t, "runc %s is not built in %s (hack/build-runtimes.sh %s)", rel.version, dir, dir)
+			continue
+		}
+		rts = append(rts, ociRuntime{name: "runc-" + rel.version, kind: "runc", path: path,
+			names: capnames.UpTo(rel.lastName), host: h})
+	}
+	return rts
+}
+
+// probes memoises one probe per runtime for the whole test binary, as an
+// engine's would be, in a cache directory of the binary's own: the trial of
+// a runtime without features runs once, not once per test.
+var probes = struct {
+	sync.Mutex
+	dir    string
+	prober *plugin.Prober
+}{}
+
+// features probes r as an engine would, once per test binary.
+func (r ociRuntime) features(t *testing.T) *plugin.Features {
+	t.Helper()
+	probes.Lock()
+	defer probes.Unlock()
+	if probes.prober == nil {
+		dir, err := os.MkdirTemp("", "capgen-e2e-probes-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		probes.dir = dir
+		probes.prober = &plugin.Prober{CacheDir: filepath.Join(dir, "cache")}
+	}
+	path := r.path
+	if r.needsHybridWorkaround() {
+		path = hybridWrapper(t, probes.dir, r)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	f, err := probes.prober.Probe(ctx, path)
+	if err != nil {
+		t.Fatalf("probing %s: %v", path, err)
+	}
+	return f
+}
+
+// hybridWrapper returns a script in dir that runs crun as the tests run it
+// on a hybrid cgroup host (see needsHybridWorkaround), so that its trial
+// can create containers.
+func hybridWrapper(t *testing.T, dir string, r ociRuntime) string {
+	t.Helper()
+	path := filepath.Join(dir, r.name+"-hybrid")
+	if _, err := os.Stat(path); err == nil {
+		return path
+	}
+	script := fmt.Sprintf("#!/bin/sh\n# %s in a mount namespace without /sys/fs/cgroup/unified, which it refuses.\n"+
+		"exec %q --mount -- sh -c 'umount /sys/fs/cgroup/unified && exec \"$0\" \"$@\"' %q \"$@\"\n",
+		r.name, r.host.unshare, r.path)
+	writeFile(t, path, []byte(script), 0o755)
+	return path
+}
+
+// TestMain removes the memoised probes' cache directory after the tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if probes.dir != "" {
+		os.RemoveAll(probes.dir)
+	}
+	os.Exit(code)
+}
