@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -43,6 +44,41 @@ func BenchmarkProbe(b *testing.B) {
 			p := &Prober{DisableDiskCache: true}
 			f, err := p.Probe(ctx, realRunc)
 			if err != nil || f.Unknown {
+				b.Fatal(f, err)
+			}
+		}
+	})
+	benchmarkTrial(b)
+}
+
+// benchmarkTrial measures the probe of runc v1.0.0-rc92, which has no
+// features command, as hack/build-runtimes.sh builds it into
+// $CAPGEN_E2E_RUNTIMES: a cold trial (five containers: four name rounds,
+// as it rejects three names one at a time, and one of numerals), and a
+// fresh Prober answered from the warm cache file the trial left.
+func benchmarkTrial(b *testing.B) {
+	rc92 := filepath.Join(os.Getenv("CAPGEN_E2E_RUNTIMES"), "runc-v1.0.0-rc92")
+	if _, err := os.Stat(rc92); err != nil || os.Getenv("CAPGEN_E2E_RUNTIMES") == "" {
+		b.Logf("no trial benchmarks: %s: %v", rc92, err)
+		return
+	}
+	ctx := context.Background()
+	dir := b.TempDir()
+	b.Run("trial-cold", func(b *testing.B) {
+		for b.Loop() {
+			f, err := (&Prober{DisableDiskCache: true}).Probe(ctx, rc92)
+			if err != nil || f.Source != FromTrial {
+				b.Fatal(f, err)
+			}
+		}
+	})
+	if f, err := (&Prober{CacheDir: dir}).Probe(ctx, rc92); err != nil || f.Source != FromTrial {
+		b.Fatal(f, err)
+	}
+	b.Run("trial-disk", func(b *testing.B) {
+		for b.Loop() {
+			f, err := (&Prober{CacheDir: dir}).Probe(ctx, rc92)
+			if err != nil || f.Source != FromTrial {
 				b.Fatal(f, err)
 			}
 		}

@@ -223,10 +223,12 @@ func (t *trialRun) delete(ctx context.Context, id string) {
 	t.runDetached(ctx, "delete", "--force", id)
 }
 
-// writeBundle writes the trial's bundle, replacing the previous one, and
-// returns its directory.
+// writeBundle writes a new bundle for the trial's nth container and returns
+// its directory. Each container has its own: runc writes /dev symlinks
+// into a root whose /dev is not a mount, which the next create would trip
+// over.
 func (t *trialRun) writeBundle(entries []string) (string, error) {
-	bundle := filepath.Join(t.dir, "bundle")
+	bundle := filepath.Join(t.dir, "bundle-"+strconv.Itoa(t.n))
 	for _, d := range []string{"rootfs/proc", "rootfs/dev"} {
 		if err := os.MkdirAll(filepath.Join(bundle, d), 0o755); err != nil {
 			return "", err
