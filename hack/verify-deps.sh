@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# capgen is vendored into container engines, so its go.mod must not raise
+# anything the oldest engine it supports requires. For each dependency set
+# — Podman v5.8.2's, Buildah v1.44.0's and the newest served — this builds
+# a throwaway module that requires capgen (replaced by this checkout) and
+# pins the engine's versions of every module capgen's go.mod names, runs go
+# mod tidy, fails if that raised the go directive or any pin, then builds,
+# vets and tests capgen's packages there. Then go mod tidy -diff on the repo
+# and staticcheck, pinned.
+#
+# The engines' versions are copied here from their go.mod files (the
+# engines' modules are not served by the proxy); update them when the
+# supported releases change.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+staticcheck=honnef.co/go/tools/cmd/staticcheck@v0.8.2
+export GOTOOLCHAIN=local GOFLAGS=-mod=mod
+
+podman_v5_8_2() {
+	echo "go 1.24.2"
+	cat <<-EOF
+	github.com/BurntSushi/toml v1.5.0
+	github.com/opencontainers/runtime-spec v1.2.1
+	github.com/opencontainers/runtime-tools v0.9.1-0.20250523060157-0ea5ed0382a2
+	github.com/spf13/cobra v1.10.1
+	github.com/spf13/pflag v1.0.10
+	go.podman.io/common v0.67.1
+	go.podman.io/storage v1.62.0
+	golang.org/x/sys v0.40.0
+	github.com/coreos/go-systemd/v22 v22.6.0
+	github.com/cyphar/filepath-securejoin v0.5.2
+	github.com/docker/go-units v0.5.0
+	github.com/fsnotify/fsnotify v1.9.0
+	github.com/godbus/dbus/v5 v5.1.1-0.20241109141217-c266b19b28e9
+	github.com/hashicorp/go-multierror v1.1.1
+	github.com/moby/sys/capability v0.4.0
+	github.com/moby/sys/user v0.4.0
+	github.com/opencontainers/cgroups v0.0.5
+	github.com/opencontainers/selinux v1.13.1
+	github.com/sirupsen/logrus v1.9.4
+	tags.cncf.io/container-device-interface v1.0.1
+	EOF
+}
+
+buildah_v1_44_0() {
+	echo "go 1.25.6"
+	cat <<-EOF
+	github.com/BurntSushi/toml v1.6.0
+	github.com/opencontainers/runtime-spec v1.3.0
+	github.com/opencontainers/runtime-tools v0.9.1-0.20260316125833-8a4db579f5c8
+	github.com/spf13/cobra v1.10.2
+	github.com/spf13/pflag v1.0.10
+	go.podman.io/common v0.68.0
+	go.podman.io/storage v1.63.0
+	golang.org/x/sys v0.45.0
+	github.com/coreos/go-systemd/v22 v22.7.0
+	github.com/cyphar/filepath-securejoin v0.6.1
+	github.com/docker/go-units v0.5.0
+	github.com/fsnotify/fsnotify v1.10.1
+	github.com/godbus/dbus/v5 v5.2.2
+	github.com/hashicorp/errwrap v1.1.0
+	github.com/hashicorp/go-multierror v1.1.1
+	github.com/inconshreveable/mousetrap v1.1.0
+	github.com/moby/sys/capability v0.4.0
+	github.com/moby/sys/mountinfo v0.7.2
+	github.com/moby/sys/user v0.4.0
+	github.com/moby/sys/userns v0.1.0
+	github.com/opencontainers/cgroups v0.0.6
+	github.com/opencontainers/runc v1.4.2
+	github.com/opencontainers/selinux v1.14.1
+	github.com/pmezard/go-difflib v1.0.1-0.20181226105442-5d4384ee4fb2
+	github.com/sirupsen/logrus v1.9.4
+	tags.cncf.io/container-device-interface v1.1.0
+	EOF
+}
+
+# newest: the newest releases served. The proxy lists no go.podman.io
+# versions, so those are named; the rest are asked for @latest.
+newest() {
+	echo "go $(go env GOVERSION | sed 's/^go//')"
+	echo "go.podman.io/common v0.69.0"
+	echo "go.podman.io/storage v1.65.1"
+	# runtime-tools tags no releases since v0.9.0 (2019): the commit common v0.69.0 requires.
+	echo "github.com/opencontainers/runtime-tools v0.9.1-0.20260316125833-8a4db579f5c8"
+	local m
+	for m in github.com/BurntSushi/toml github.com/dave/jennifer github.com/opencontainers/runtime-spec \
+		github.com/spf13/cobra golang.org/x/sys; do
+		echo "$m $(go list -m -f '{{.Version}}' "$m@latest")"
+	done
+}
+
+# notAbove A B: version A is B or older.
+notAbove() {
+	[ "$1" = "$2" ] || [ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | tail -n 1)" = "$2" ]
+}
+
+check() { # name set-function
+	local name=$1 set pins dir goline
+	set=$($2)
+	goline=$(head -n 1 <<<"$set")
+	pins=$(tail -n +2 <<<"$set")
+	echo "== $name: $goline"
+	sed 's/^/   /' <<<"$pins"
+	dir=$(mktemp -d)
+	trap 'rm -rf "$dir"' RETURN
+	{
+		echo "module capgen.test/deps"
+		echo
+		echo "$goline"
+		echo
+		echo "require github.com/capgen-dev/capgen v0.0.0"
+		echo "replace github.com/capgen-dev/capgen => $repo"
+		echo "require ("
+		sed 's/^/\t/' <<<"$pins"
+		echo ")"
+	} >"$dir/go.mod"
+	cat >"$dir/deps.go" <<-EOF
+	// Package deps imports every library package of capgen, as an engine
+	// that vendors it would.
+	package deps
+
+	import (
+		_ "github.com/capgen-dev/capgen/capnames"
+		_ "github.com/capgen-dev/capgen/gen"
+		_ "github.com/capgen-dev/capgen/plugin"
+	)
+	EOF
+	local pkgs=(github.com/capgen-dev/capgen/capnames github.com/capgen-dev/capgen/gen
+		github.com/capgen-dev/capgen/plugin github.com/capgen-dev/capgen/cmd/capgen)
+	(
+		cd "$dir"
+		go mod tidy
+		go build ./... "${pkgs[@]}"
+		go vet "${pkgs[@]}"
+		go test -count=1 "${pkgs[@]}"
+		want=${goline#go }
+		got=$(go mod edit -json | sed -n 's/^\t"Go": "\(.*\)",$/\1/p')
+		if ! notAbove "$got" "$want"; then
+			echo "FAIL: $name: capgen raises the go directive from $want to $got"
+			exit 1
+		fi
+		raised=0
+		while read -r m v; do
+			got=$(go list -m -f '{{.Version}}' "$m" 2>/dev/null || true)
+			if [ -n "$got" ] && ! notAbove "$got" "$v"; then
+				echo "FAIL: $name: capgen raises $m from $v to $got"
+				raised=1
+			fi
+		done <<<"$pins"
+		exit $raised
+	)
+	echo "   ok: nothing raised; build, vet and tests pass"
+}
+
+check "Podman v5.8.2" podman_v5_8_2
+check "Buildah v1.44.0" buildah_v1_44_0
+check "newest served" newest
+
+echo "== go mod tidy -diff"
+go mod tidy -diff
+echo "== staticcheck ($staticcheck)"
+go run "$staticcheck" ./...
+echo "verify-deps: ok"
