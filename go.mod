@@ -6,6 +6,7 @@ require (
 	github.com/BurntSushi/toml v1.5.0
 	github.com/dave/jennifer v1.7.1
 	github.com/opencontainers/runtime-spec v1.2.1
+	github.com/opencontainers/runtime-tools v0.9.1-0.20250523060157-0ea5ed0382a2
 	github.com/spf13/cobra v1.10.1
 	go.podman.io/common v0.67.1
 	go.podman.io/storage v1.62.0

@@ -13,6 +13,7 @@ raw=$(mktemp)
 trap 'rm -f "$raw"' EXIT
 go test -run '^$' -bench '^(BenchmarkMerge|BenchmarkProbe)$' -benchmem -benchtime "$benchtime" ./plugin >"$raw"
 go test -run '^$' -bench '^(BenchmarkParse|BenchmarkCommonNormalizeCapabilities)$' -benchmem -benchtime "$benchtime" ./capnames >>"$raw"
+go test -run '^$' -bench '^BenchmarkPodman$' -benchmem -benchtime "$benchtime" ./plugin/engine >>"$raw"
 
 awk '
 /^Benchmark/ && / ns\/op/ {
@@ -39,4 +40,17 @@ END {
 		else a = "-"
 		printf "| %s | %s | %s | %s | %s |\n", name, ns[name], allocs[name], a, ratio
 	}
+	# The merge targets: MergeCapabilities within 1.25x of the set-valued
+	# merge plus allocating the result, with at most 1 alloc/op; the
+	# set-valued merge at least 6x that of go.podman.io/common, with none.
+	print ""
+	for (i = 1; i <= n; i++) {
+		name = order[i]
+		if (name !~ /^Merge\/.*\/capgen$/) continue
+		base = substr(name, 1, length(name) - length("/capgen"))
+		floor = ns[base "/capgen-set"] + ns[base "/result-alloc-only"]
+		printf "%s: MergeCapabilities %.2fx (set merge + result allocation), target <= 1.25, allocs %s (<= 1); set merge %.1fx common, target >= 6, allocs %s (0)\n",
+			base, ns[name] / floor, allocs[name], ns[base "/common"] / ns[base "/capgen-set"], allocs[base "/capgen-set"]
+	}
+	if ("Podman" in ns) printf "engine.Podman per container: %.1f us, target <= 100 us\n", ns["Podman"] / 1000
 }' "$raw"

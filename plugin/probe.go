@@ -110,15 +110,31 @@ func Probe(ctx context.Context, runtime string) (*Features, error) {
 	return defaultProber().Probe(ctx, runtime)
 }
 
+// ProbeIn is [Probe] with runtime names resolved through cfg, the
+// containers.conf an engine loaded (nil: config.Default()).
+func ProbeIn(ctx context.Context, cfg *config.Config, runtime string) (*Features, error) {
+	return defaultProber().ProbeIn(ctx, cfg, runtime)
+}
+
 // Probe is [Probe] with p's settings and caches. It returns the memoised
 // answer when the runtime binary's identity (path, device, inode, size,
 // mtime, ctime) is unchanged, else the cache file's answer when it matches
 // that identity, else runs the runtime. The caller owns the result.
 func (p *Prober) Probe(ctx context.Context, runtime string) (*Features, error) {
+	return p.ProbeIn(ctx, p.Config, runtime)
+}
+
+// ProbeIn is [Prober.Probe] with runtime names resolved through cfg's
+// engine.runtimes (nil: p.Config, else config.Default()), as the engine that
+// loaded cfg resolves them.
+func (p *Prober) ProbeIn(ctx context.Context, cfg *config.Config, runtime string) (*Features, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("probing runtime %q: %w", runtime, err)
 	}
-	path, id, err := p.locate(runtime)
+	if cfg == nil {
+		cfg = p.Config
+	}
+	path, id, err := locate(cfg, runtime)
 	if err != nil {
 		return nil, err
 	}
@@ -144,8 +160,8 @@ func (p *Prober) Probe(ctx context.Context, runtime string) (*Features, error) {
 }
 
 // locate resolves runtime to the path of an executable file and stats it:
-// one stat for a path, one per configured candidate for a name.
-func (p *Prober) locate(runtime string) (string, binaryID, error) {
+// one stat for a path, one per candidate cfg configures for a name.
+func locate(cfg *config.Config, runtime string) (string, binaryID, error) {
 	if runtime == "" {
 		return "", binaryID{}, fmt.Errorf("%w: empty runtime name", ErrRuntimeNotFound)
 	}
@@ -160,7 +176,6 @@ func (p *Prober) locate(runtime string) (string, binaryID, error) {
 		}
 		return path, id, nil
 	}
-	cfg := p.Config
 	if cfg == nil {
 		var err error
 		if cfg, err = config.Default(); err != nil {

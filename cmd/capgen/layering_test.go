@@ -23,6 +23,8 @@ func TestLayering(t *testing.T) {
 		{"../../gen", []string{"github.com/dave/jennifer/"}},
 		{"../../plugin", []string{mod + "capnames", "go.podman.io/", "github.com/opencontainers/runtime-spec/", "golang.org/x/sys/",
 			"github.com/BurntSushi/toml"}}, // containers.conf's parser, as go.podman.io/common uses it
+		{"../../plugin/engine", []string{mod + "capnames", mod + "plugin", "go.podman.io/",
+			"github.com/opencontainers/runtime-spec/", "github.com/opencontainers/runtime-tools/generate"}},
 	} {
 		files, err := filepath.Glob(filepath.Join(tc.dir, "*.go"))
 		if err != nil || len(files) == 0 {

@@ -1,0 +1,70 @@
+package engine
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/capgen-dev/capgen/capnames"
+	"github.com/capgen-dev/capgen/plugin"
+	"github.com/opencontainers/runtime-tools/generate"
+)
+
+// Buildah does what Buildah's setupCapabilities(g, defaultCapabilities,
+// adds, drops) in run_linux.go does, for the OCI runtime that runs the
+// container (Buildah's options.Runtime, else util.Runtime()), and returns
+// the report; the caller logs its Warnings.
+//
+// As Buildah: bounding, effective and permitted are defaults ∪ adds −
+// drops, inheritable and ambient empty; "all" in drops clears every list,
+// even what adds asked for; "all" in adds is every capability. Buildah then
+// keeps only bounding for a non-root user, as before.
+//
+// Where it differs from Buildah, on purpose: "all" is every capability of
+// the kernel within the bounding set, not every name
+// capabilities.AllCapabilities() lists (on a host whose bounding set lacks
+// one, Buildah's container fails "unable to apply caps: operation not
+// permitted"); numerals are accepted; and nothing is written that the
+// runtime cannot apply, the report saying what was left out and why.
+func Buildah(g *generate.Generator, defaults, adds, drops []string, runtime string) (*plugin.Report, error) {
+	return Recipe{}.Buildah(g, defaults, adds, drops, runtime)
+}
+
+// Buildah is [Buildah] with r's prober.
+func (r Recipe) Buildah(g *generate.Generator, defaults, adds, drops []string, runtime string) (*plugin.Report, error) {
+	if g == nil {
+		return nil, fmt.Errorf("%w: nil generator", plugin.ErrInvalidRequest)
+	}
+	req, err := buildahRequest(defaults, adds, drops)
+	if err != nil {
+		return nil, err
+	}
+	if req.Runtime, err = r.probeIn(nil, runtime); err != nil {
+		return nil, err
+	}
+	return plugin.Apply(g.Config, req)
+}
+
+// buildahRequest states Buildah's merge as a request of Podman's kind.
+func buildahRequest(defaults, adds, drops []string) (plugin.Request, error) {
+	switch {
+	case slices.ContainsFunc(drops, isAll):
+		return plugin.Request{}, nil
+	case slices.ContainsFunc(adds, isAll):
+		return plugin.Request{Adds: []string{"all"}, Drops: drops}, nil
+	}
+	// Buildah adds and then drops, so a capability both added and dropped
+	// is dropped: as part of the base, drops remove adds without the
+	// conflict error a Podman merge gives. Check adds here, so that an
+	// error names them and not containers.conf.
+	for _, a := range adds {
+		if _, err := capnames.Parse(a); err != nil {
+			return plugin.Request{}, fmt.Errorf("%w: cap-add: %w", plugin.ErrInvalidRequest, err)
+		}
+	}
+	return plugin.Request{Defaults: slices.Concat(defaults, adds), Drops: drops}, nil
+}
+
+// isAll reports whether entry is "all" in any ASCII letter case.
+func isAll(entry string) bool {
+	return len(entry) == 3 && (entry[0]|0x20) == 'a' && (entry[1]|0x20) == 'l' && (entry[2]|0x20) == 'l'
+}
