@@ -258,6 +258,7 @@ func (c *diskCache) lock(ctx context.Context, key cacheKey, wait time.Duration) 
 //	reason ""
 //	numerals false
 //	allcaps false
+//	shim false
 //	version "runc 1.1.5"
 //	names 2 "CAP_CHOWN" "CAP_KILL"
 //	tested 0000000000000000
@@ -280,8 +281,8 @@ func encodeCache(key cacheKey, f *Features) []byte {
 	b = fmt.Appendf(b, "path %s\nruntime %s\n", strconv.Quote(key.Path), strconv.Quote(f.Runtime))
 	b = fmt.Appendf(b, "binary %d %d %d %d %d\n", key.Dev, key.Ino, key.Size, key.Mtime, key.Ctime)
 	b = fmt.Appendf(b, "source %s\n", strconv.Quote(string(f.Source)))
-	b = fmt.Appendf(b, "unknown %t\nreason %s\nnumerals %t\nallcaps %t\nversion %s\n",
-		f.Unknown, strconv.Quote(f.Reason), f.Numerals, f.AllCaps, strconv.Quote(f.Version))
+	b = fmt.Appendf(b, "unknown %t\nreason %s\nnumerals %t\nallcaps %t\nshim %t\nversion %s\n",
+		f.Unknown, strconv.Quote(f.Reason), f.Numerals, f.AllCaps, f.Shim, strconv.Quote(f.Version))
 	if f.Names == nil {
 		b = append(b, "names -"...)
 	} else {
@@ -317,6 +318,7 @@ func decodeCache(data []byte) (cacheKey, *Features, error) {
 	f.Reason = d.quoted("reason")
 	f.Numerals = d.bool("numerals")
 	f.AllCaps = d.bool("allcaps")
+	f.Shim = d.bool("shim")
 	f.Version = d.quoted("version")
 	f.Names = d.names()
 	f.Tested = d.set("tested")
@@ -343,6 +345,8 @@ func consistent(f *Features) bool {
 	case f.Source != FromTrial && (f.Tested != 0 || f.Rejected != nil):
 		return false
 	case f.Source != FromTrial && f.Source != FromFeatures && f.Source != Assumed:
+		return false
+	case f.Shim && (f.Source != FromFeatures || !f.AllCaps):
 		return false
 	}
 	return f.AllCaps == slices.Contains(f.Names, capnames.AllCaps)

@@ -143,8 +143,10 @@ type Omission struct {
 //   - AllCaps emits ["ALL_CAPS"] only for an "all" request, to a runtime
 //     that advertises it, when requested and the bounding set both hold
 //     every capability of the kernel: the runtime expands ALL_CAPS to
-//     every one of them. Otherwise it falls back, with a warning, to what
-//     Auto would pick.
+//     every one of them. To capgen's shim (Features.Shim), which expands
+//     it within the bounding set and the real runtime, the bounding set
+//     need not hold them all. Otherwise it falls back, with a warning, to
+//     what Auto would pick.
 //   - Auto picks AllCaps when the runtime advertises it and the request
 //     fits, else Numeric when the runtime takes numerals, else Names.
 //
@@ -251,8 +253,8 @@ func (e *emission) resolve(listsFit bool) {
 	default:
 		e.applied = Names
 	}
-	if e.applied == AllCaps {
-		e.granted = e.allowed
+	if e.applied == AllCaps && !e.rt.Shim {
+		e.granted = e.allowed // the runtime expands ALL_CAPS to all of them
 		return
 	}
 	for _, c := range e.allowed.Caps() {
@@ -273,7 +275,7 @@ func (e *emission) allCapsBlocker(listsFit bool) string {
 		return e.runtimeName() + " does not advertise ALL_CAPS"
 	case !e.all:
 		return `the request is not "all"`
-	case kernel.Minus(e.env.Bounding) != 0:
+	case kernel.Minus(e.env.Bounding) != 0 && !e.rt.Shim:
 		return "the bounding set lacks " + e.nameList(kernel.Minus(e.env.Bounding)) +
 			", which ALL_CAPS would ask the runtime for"
 	case kernel.Minus(e.requested) != 0:
@@ -330,7 +332,9 @@ func (e *emission) notTaken(c capnames.Cap, name string) string {
 // capabilities.
 func (e *emission) entries(set capnames.Set) []string {
 	set = set.Intersect(e.granted)
-	if e.applied == AllCaps && set == e.env.kernel() {
+	if e.applied == AllCaps && (set == e.env.kernel() || e.rt.Shim && set == e.granted && set != 0) {
+		// A shim expands ALL_CAPS within the bounding set and what the
+		// real runtime takes, which is what granted holds.
 		return []string{capnames.AllCaps}
 	}
 	list := make([]string, 0, set.Len())

@@ -52,6 +52,13 @@ type Features struct {
 	// kernel's, less those outside the bounding set of the process that
 	// ran it. Names holds no capability outside Tested.
 	Tested capnames.Set `json:"tested,omitempty"`
+	// Shim is set when the runtime is capgen's runtime shim (capgen-NAME),
+	// which says so in its features: it expands ALL_CAPS and maps entries
+	// itself for the real runtime NAME, within the kernel and the bounding
+	// set of the process that runs it, so ALL_CAPS may stand for an "all"
+	// request on a host whose bounding set lacks capabilities. Names and
+	// Numerals are what the real runtime takes.
+	Shim bool `json:"shim,omitempty"`
 	// Rejected are, for a trial, the entries that made the runtime fail
 	// the container (runc before 1.0.0-rc93: `unknown capability
 	// "CAP_PERFMON"`), as opposed to entries it ignored.

@@ -150,21 +150,26 @@ func readLimited(r io.Reader, limit int64) ([]byte, error) {
 // it decodes the hook's output into the same type. Errors wrap
 // [ErrHookInput].
 func DecodeConfig(data []byte) (*specs.Spec, error) {
+	return decodeConfig(data, "config.json on stdin")
+}
+
+// decodeConfig is DecodeConfig, naming the input what in errors.
+func decodeConfig(data []byte, what string) (*specs.Spec, error) {
 	if !bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte("{")) {
-		return nil, fmt.Errorf("%w: config.json on stdin is not a JSON object", ErrHookInput)
+		return nil, fmt.Errorf("%w: %s is not a JSON object", ErrHookInput, what)
 	}
 	var spec specs.Spec
 	if err := json.Unmarshal(data, &spec); err != nil {
-		return nil, fmt.Errorf("%w: config.json on stdin is not a runtime spec: %w", ErrHookInput, err)
+		return nil, fmt.Errorf("%w: %s is not a runtime spec: %w", ErrHookInput, what, err)
 	}
-	if err := checkCapabilityEntries(data); err != nil {
+	if err := checkCapabilityEntries(data, what); err != nil {
 		return nil, err
 	}
 	if spec.Version == "" {
-		return nil, fmt.Errorf("%w: config.json on stdin is not a runtime spec: no ociVersion", ErrHookInput)
+		return nil, fmt.Errorf("%w: %s is not a runtime spec: no ociVersion", ErrHookInput, what)
 	}
 	if !strings.HasPrefix(spec.Version, "1.") {
-		return nil, fmt.Errorf("%w: config.json on stdin: ociVersion %q is not a 1.x runtime spec", ErrHookInput, spec.Version)
+		return nil, fmt.Errorf("%w: %s: ociVersion %q is not a 1.x runtime spec", ErrHookInput, what, spec.Version)
 	}
 	return &spec, nil
 }
@@ -187,10 +192,10 @@ type rawCapabilities struct {
 // checkCapabilityEntries fails for a capabilities entry that is JSON null,
 // which decoding into a []string would silently turn into "". Entries of
 // other types than string already fail to decode.
-func checkCapabilityEntries(data []byte) error {
+func checkCapabilityEntries(data []byte, what string) error {
 	var raw rawCapabilities
 	if err := json.Unmarshal(data, &raw); err != nil {
-		return fmt.Errorf("%w: config.json on stdin is not a runtime spec: %w", ErrHookInput, err)
+		return fmt.Errorf("%w: %s is not a runtime spec: %w", ErrHookInput, what, err)
 	}
 	if raw.Process == nil || raw.Process.Capabilities == nil {
 		return nil
@@ -202,7 +207,7 @@ func checkCapabilityEntries(data []byte) error {
 	}{{"bounding", c.Bounding}, {"effective", c.Effective}, {"inheritable", c.Inheritable}, {"permitted", c.Permitted}, {"ambient", c.Ambient}} {
 		for i, e := range l.entries {
 			if len(e) == 0 || e[0] != '"' {
-				return fmt.Errorf("%w: config.json on stdin: process.capabilities.%s[%d] is %s, not a string", ErrHookInput, l.name, i, e)
+				return fmt.Errorf("%w: %s: process.capabilities.%s[%d] is %s, not a string", ErrHookInput, what, l.name, i, e)
 			}
 		}
 	}

@@ -34,6 +34,9 @@ const (
 const (
 	crunVersionAnnotation = "run.oci.crun.version"
 	runcVersionAnnotation = "org.opencontainers.runc.version"
+	// ShimAnnotation is the annotation of capgen's runtime shim in its
+	// features output; its value is the real runtime's path.
+	ShimAnnotation = "io.github.capgen-dev.shim"
 )
 
 // ErrRuntimeNotFound is wrapped by the errors of [Probe] for a runtime name
@@ -162,6 +165,12 @@ func (p *Prober) ProbeIn(ctx context.Context, cfg *config.Config, runtime string
 // locate resolves runtime to the path of an executable file and stats it:
 // one stat for a path, one per candidate cfg configures for a name.
 func locate(cfg *config.Config, runtime string) (string, binaryID, error) {
+	return locateExcept(cfg, runtime, binaryID{})
+}
+
+// locateExcept is locate, passing over the binary whose identity is self
+// (a runtime shim's own), as if it were not there.
+func locateExcept(cfg *config.Config, runtime string, self binaryID) (string, binaryID, error) {
 	if runtime == "" {
 		return "", binaryID{}, fmt.Errorf("%w: empty runtime name", ErrRuntimeNotFound)
 	}
@@ -173,6 +182,9 @@ func locate(cfg *config.Config, runtime string) (string, binaryID, error) {
 		id, err := statBinary(path)
 		if err != nil {
 			return "", binaryID{}, fmt.Errorf("runtime %q: %w", runtime, err)
+		}
+		if id.sameFile(self) {
+			return "", binaryID{}, fmt.Errorf("%w: %q is the shim itself", ErrRuntimeNotFound, runtime)
 		}
 		return path, id, nil
 	}
@@ -187,15 +199,17 @@ func locate(cfg *config.Config, runtime string) (string, binaryID, error) {
 		if !filepath.IsAbs(c) {
 			continue // a relative entry would depend on the working directory
 		}
-		if id, err := statBinary(c); err == nil {
+		if id, err := statBinary(c); err == nil && !id.sameFile(self) {
 			return c, id, nil
 		}
 	}
-	if found, err := exec.LookPath(runtime); err == nil {
-		if path, err := filepath.Abs(found); err == nil {
-			if id, err := statBinary(path); err == nil {
-				return path, id, nil
-			}
+	for _, dir := range filepath.SplitList(os.Getenv("PATH")) {
+		if !filepath.IsAbs(dir) {
+			continue // as exec.LookPath refuses a result relative to "."
+		}
+		path := filepath.Join(dir, runtime)
+		if id, err := statBinary(path); err == nil && !id.sameFile(self) {
+			return path, id, nil
 		}
 	}
 	where := "containers.conf engine.runtimes has no entry for it"
@@ -203,6 +217,12 @@ func locate(cfg *config.Config, runtime string) (string, binaryID, error) {
 		where = "none of the paths containers.conf engine.runtimes lists for it is an executable file (" + strings.Join(candidates, ", ") + ")"
 	}
 	return "", binaryID{}, fmt.Errorf("%w: %q: %s, and $PATH has no such executable", ErrRuntimeNotFound, runtime, where)
+}
+
+// sameFile reports whether id and other are one file; the zero binaryID is
+// no file.
+func (id binaryID) sameFile(other binaryID) bool {
+	return other != (binaryID{}) && id.Dev == other.Dev && id.Ino == other.Ino
 }
 
 // probeCold answers from the cache file or by running the runtime.
@@ -234,10 +254,13 @@ func (p *Prober) probeCold(ctx context.Context, path string, id binaryID) (f *Fe
 	if err != nil {
 		return nil, false, fmt.Errorf("%w: %v", ErrRuntimeNotFound, err)
 	}
-	f, cacheable, err = p.run(ctx, resolved)
+	// Run it by the path it was found at: a runtime shim is a link whose
+	// name says which runtime it is (capgen-runc -> capgen).
+	f, cacheable, err = p.run(ctx, path)
 	if err != nil {
 		return nil, false, err
 	}
+	f.Runtime = resolved
 	if after, err := statBinary(path); err != nil || after != id {
 		cacheable = false // replaced while it ran: the answer may be the old binary's
 	}
@@ -299,6 +322,9 @@ func parseFeatures(f *Features, stdout []byte) {
 	if err := json.Unmarshal(stdout, &ff); err != nil {
 		f.Unknown, f.Reason = true, `"features" printed invalid JSON: `+printable(err.Error())
 		return
+	}
+	if _, ok := ff.Annotations[ShimAnnotation]; ok {
+		f.Shim = true
 	}
 	if v, ok := ff.Annotations[crunVersionAnnotation]; ok {
 		// crun maps each entry with libcap's cap_from_name, which takes

@@ -10,17 +10,28 @@
 //	capgen verify
 //	capgen resolve [--runtime R] [--policy P] [--cap-add X]... [--cap-drop X]... [--privileged] [--user U] [--userns MODE] [--json] [--cache-dir DIR]
 //	capgen hook [--runtime R] [--policy P] [--cache-dir DIR]
+//
+// Invoked as capgen-NAME (a link to or copy of the binary), capgen is the
+// OCI runtime NAME with the capabilities of create and run made
+// applicable: see plugin.RunShim. CAPGEN_CACHE_DIR moves its probe cache.
 package main
 
 import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/capgen-dev/capgen/plugin"
 
 	"github.com/spf13/cobra"
 )
 
 func main() {
+	if name, ok := strings.CutPrefix(filepath.Base(os.Args[0]), plugin.ShimPrefix); ok && name != "" {
+		os.Exit(runShim(name, os.Args[1:]))
+	}
 	if err := newRootCommand().Execute(); err != nil {
 		var exit exitError
 		if !errors.As(err, &exit) {

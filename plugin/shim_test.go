@@ -1,0 +1,211 @@
+package plugin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/capgen-dev/capgen/capnames"
+	"github.com/opencontainers/runtime-spec/specs-go/features"
+	"go.podman.io/common/pkg/config"
+)
+
+func TestRuntimeCommand(t *testing.T) {
+	for _, tc := range []struct {
+		args         []string
+		command, dir string
+	}{
+		{[]string{"create", "--bundle", "/b", "id"}, "create", "/b"},
+		{[]string{"--root", "/run/x", "--log", "/l", "create", "-b", "/b", "--pid-file", "/p", "id"}, "create", "/b"},
+		{[]string{"--systemd-cgroup", "--log-format=json", "run", "--bundle=/b", "id"}, "run", "/b"},
+		{[]string{"--cgroup-manager", "disabled", "run", "id"}, "run", "."},
+		{[]string{"state", "id"}, "state", "."},
+		{[]string{"--version"}, "", "."},
+		{[]string{"--root", "create", "delete", "id"}, "delete", "."}, // "create" is --root's value
+		{nil, "", "."},
+	} {
+		command, rest := runtimeCommand(tc.args)
+		if dir := bundleDir(rest); command != tc.command || dir != tc.dir {
+			t.Errorf("%q: command %q, bundle %q; want %q, %q", tc.args, command, dir, tc.command, tc.dir)
+		}
+	}
+}
+
+// TestSpliceCapabilities: only process.capabilities changes; members this
+// package's runtime-spec does not know keep their values.
+func TestSpliceCapabilities(t *testing.T) {
+	in := `{"ociVersion":"1.0.2","future":{"a":[1,2]},"process":{"args":["sh"],"newField":true,` +
+		`"capabilities":{"bounding":["ALL_CAPS"]}},"linux":{"x-vendor":"kept"}}`
+	out, err := spliceCapabilities([]byte(in), map[string][]string{"bounding": {"CAP_CHOWN"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got, want map[string]any
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatal(err)
+	}
+	json.Unmarshal([]byte(strings.Replace(in, `["ALL_CAPS"]`, `["CAP_CHOWN"]`, 1)), &want)
+	gotJSON, _ := json.Marshal(got)
+	wantJSON, _ := json.Marshal(want)
+	if !bytes.Equal(gotJSON, wantJSON) {
+		t.Errorf("spliced\n%s\nwant\n%s", gotJSON, wantJSON)
+	}
+	if _, err := spliceCapabilities([]byte(`{"Process":{}}`), nil); err == nil {
+		t.Error("a process under another key was spliced")
+	}
+}
+
+// shimFixture is a fake real runtime that logs its arguments, and a shim
+// binary standing for capgen-<name> (only its identity matters here).
+func shimFixture(t *testing.T, features string) (runtime, log string) {
+	t.Helper()
+	dir := t.TempDir()
+	log = filepath.Join(dir, "log")
+	doc := filepath.Join(dir, "features.json")
+	if err := os.WriteFile(doc, []byte(features), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runtime = filepath.Join(dir, "fakerunc")
+	script := "#!/bin/sh\n# runc 1.1.5's features, for the shim's tests.\necho \"$@\" >> '" + log + "'\n" +
+		"[ \"$1\" = features ] && exec cat '" + doc + "'\nexit 0\n"
+	if err := os.WriteFile(runtime, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return runtime, log
+}
+
+func allNamesFeatures() string {
+	return `{"ociVersionMin":"1.0.0","linux":{"capabilities":["` +
+		strings.Join(capnames.UpTo(capnames.Default().Last()).Strings(), `","`) + `"]},"annotations":{"org.opencontainers.runc.version":"1.1.5"}}`
+}
+
+func TestRunShimFeatures(t *testing.T) {
+	runtime, _ := shimFixture(t, allNamesFeatures())
+	var stdout, stderr bytes.Buffer
+	next, err := RunShim(context.Background(), []string{"features"}, ShimOptions{Runtime: runtime,
+		Prober: &Prober{CacheDir: t.TempDir()}, Stdout: &stdout, Stderr: &stderr})
+	if err != nil || next != nil {
+		t.Fatalf("RunShim(features) = %v, %v; want nil, nil", next, err)
+	}
+	var doc features.Features
+	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil {
+		t.Fatalf("features output: %v\n%s", err, stdout.Bytes())
+	}
+	if doc.Linux == nil || !slices.Contains(doc.Linux.Capabilities, capnames.AllCaps) || doc.Annotations[ShimAnnotation] != runtime ||
+		doc.Annotations["org.opencontainers.runc.version"] != "1.1.5" {
+		t.Errorf("features %s; want the runtime's with ALL_CAPS and %s", stdout.Bytes(), ShimAnnotation)
+	}
+	f := &Features{}
+	parseFeatures(f, stdout.Bytes())
+	if !f.Shim || !f.AllCaps || f.Unknown {
+		t.Errorf("the shim's features parse to %+v; want Shim and AllCaps", f)
+	}
+}
+
+func TestRunShimPassesThrough(t *testing.T) {
+	runtime, _ := shimFixture(t, allNamesFeatures())
+	for _, args := range [][]string{{"state", "x"}, {"--root", "/r", "delete", "--force", "x"}, {"--version"}, {"features", "--extra"}} {
+		next, err := RunShim(context.Background(), args, ShimOptions{Runtime: runtime, Prober: &Prober{CacheDir: t.TempDir()}})
+		if err != nil || next == nil || next.Path != runtime || !slices.Equal(next.Args, args) {
+			t.Errorf("RunShim(%q) = %+v, %v; want %s with the same arguments", args, next, err, runtime)
+		}
+	}
+}
+
+// TestRunShimNeverItself: a name that resolves to the shim's own binary
+// first on $PATH resolves to the next one.
+func TestRunShimNeverItself(t *testing.T) {
+	runtime, _ := shimFixture(t, allNamesFeatures())
+	selfDir, realDir := t.TempDir(), t.TempDir()
+	self := filepath.Join(selfDir, "runc")
+	if err := os.WriteFile(self, []byte("#!/bin/sh\nexit 99\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(runtime, filepath.Join(realDir, "runc")); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", selfDir+":"+realDir)
+	conf := filepath.Join(t.TempDir(), "containers.conf")
+	os.WriteFile(conf, []byte("[engine.runtimes]\nrunc = [\""+self+"\"]\n"), 0o644)
+	t.Setenv("CONTAINERS_CONF", conf)
+	cfg := mustConfig(t)
+	next, err := RunShim(context.Background(), []string{"state", "x"}, ShimOptions{Runtime: "runc", Self: self, Config: cfg})
+	if err != nil || next.Path != filepath.Join(realDir, "runc") {
+		t.Errorf("RunShim resolved runc to %+v, %v; want %s, passing over itself", next, err, filepath.Join(realDir, "runc"))
+	}
+	t.Setenv("PATH", selfDir)
+	if _, err := RunShim(context.Background(), []string{"state", "x"}, ShimOptions{Runtime: "runc", Self: self, Config: cfg}); !errors.Is(err, ErrRuntimeNotFound) {
+		t.Errorf("with only itself to find: error %v, want ErrRuntimeNotFound", err)
+	}
+}
+
+// TestRunShimRewrites: create rewrites the capabilities in the bundle and
+// nothing else; a bad config.json is an error, with nothing to exec.
+func TestRunShimRewrites(t *testing.T) {
+	runtime, _ := shimFixture(t, allNamesFeatures())
+	bundle := t.TempDir()
+	config := filepath.Join(bundle, "config.json")
+	in := `{"ociVersion":"1.0.2","x-vendor":{"keep":1},"process":{"user":{"uid":0,"gid":0},"args":["sh"],"cwd":"/",` +
+		`"capabilities":{"bounding":["ALL_CAPS","CAP_NOT_A_CAP"],"effective":["21"],"permitted":["CAP_CHOWN"]}}}`
+	if err := os.WriteFile(config, []byte(in), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	opts := ShimOptions{Runtime: runtime, Prober: &Prober{CacheDir: t.TempDir()}, Stderr: &stderr}
+	next, err := RunShim(context.Background(), []string{"create", "--bundle", bundle, "id"}, opts)
+	if err != nil || next == nil || next.Path != runtime {
+		t.Fatalf("RunShim(create) = %+v, %v", next, err)
+	}
+	data, _ := os.ReadFile(config)
+	var got struct {
+		XVendor map[string]int `json:"x-vendor"`
+		Process struct {
+			Capabilities map[string][]string `json:"capabilities"`
+		} `json:"process"`
+	}
+	if err := json.Unmarshal(data, &got); err != nil {
+		t.Fatal(err)
+	}
+	host, err := HostEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantBounding := capnames.UpTo(host.KernelLast).Intersect(host.Bounding).Strings()
+	if c := got.Process.Capabilities; !slices.Equal(c["bounding"], wantBounding) || !slices.Equal(c["effective"], []string{"CAP_SYS_ADMIN"}) ||
+		!slices.Equal(c["permitted"], []string{"CAP_CHOWN"}) {
+		t.Errorf("capabilities %v; want bounding kernel ∩ bounding set, effective CAP_SYS_ADMIN, permitted CAP_CHOWN", c)
+	}
+	if got.XVendor["keep"] != 1 {
+		t.Errorf("x-vendor lost: %s", data)
+	}
+	if st, _ := os.Stat(config); st.Mode().Perm() != 0o640 {
+		t.Errorf("config.json mode %v, want 0640", st.Mode().Perm())
+	}
+	if !strings.Contains(stderr.String(), "CAP_NOT_A_CAP") {
+		t.Errorf("no warning about the dropped entry: %q", stderr.String())
+	}
+
+	for _, bad := range []string{`not json`, `{"ociVersion":"1.0.2","process":{"capabilities":{"bounding":[7]}}}`, `{"ociVersion":"2.0"}`} {
+		os.WriteFile(config, []byte(bad), 0o644)
+		next, err := RunShim(context.Background(), []string{"create", "--bundle", bundle, "id"}, opts)
+		if next != nil || !errors.Is(err, ErrShimInput) || !strings.Contains(err.Error(), config) {
+			t.Errorf("config %q: RunShim = %+v, %v; want no exec and an error naming %s", bad, next, err, config)
+		}
+	}
+}
+
+// mustConfig loads containers.conf as an engine does.
+func mustConfig(t *testing.T) *config.Config {
+	t.Helper()
+	cfg, err := config.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
