@@ -127,11 +127,13 @@ func hybridWrapper(t *testing.T, dir string, r ociRuntime) string {
 	return path
 }
 
-// TestMain removes the memoised probes' cache directory after the tests.
+// TestMain removes the memoised probes' cache directory and what the
+// engine tests made after the tests.
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if probes.dir != "" {
 		os.RemoveAll(probes.dir)
 	}
+	shared.e.cleanup()
 	os.Exit(code)
 }

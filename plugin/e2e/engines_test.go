@@ -1,0 +1,352 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/capgen-dev/capgen/capnames"
+	"github.com/capgen-dev/capgen/plugin"
+)
+
+// The real engines of this machine — Debian's podman 4.3.1 and buildah
+// 1.28.2 — with capgen's precreate hook and with its runtime shim, each over
+// Debian's runc 1.1.5 and runc v1.0.0-rc92, which fails any container
+// naming a capability after CAP_AUDIT_READ.
+
+// engineTimeout bounds one engine command.
+const engineTimeout = 2 * time.Minute
+
+// engines is what the engine tests share, set up once per test binary.
+type engines struct {
+	podman, buildah string
+	capgen          string
+	dir             string   // storage, hooks, shim links; removed by TestMain
+	storage         []string // global flags of both engines
+	image           string
+	dropIn          string // containers.conf drop-in naming the shims' runtimes
+	runtimes        []engineRuntime
+}
+
+// engineRuntime is a real runtime and the shim standing for it.
+type engineRuntime struct {
+	r    ociRuntime
+	shim string // a link capgen-KEY to capgen, KEY the runtime's engine.runtimes name
+}
+
+var shared = struct {
+	once sync.Once
+	e    *engines
+	err  error
+}{}
+
+// requireEngines returns the engines, or skips t (fails it with
+// CAPGEN_REQUIRE_E2E=1) when podman, buildah or the runtimes are missing.
+func requireEngines(t *testing.T) *engines {
+	t.Helper()
+	h, rts := setup(t)
+	var picked []ociRuntime
+	for _, r := range rts {
+		if r.kind == "runc" && (strings.HasPrefix(r.name, "runc-1.1.5") || r.name == "runc-v1.0.0-rc92") {
+			picked = append(picked, r)
+		}
+	}
+	if len(picked) != 2 {
+		unavailable(t, "the engine tests need Debian's runc 1.1.5 and runc v1.0.0-rc92 (%s); found %d", runtimesVar, len(picked))
+	}
+	podman, errP := exec.LookPath("podman")
+	buildah, errB := exec.LookPath("buildah")
+	if errP != nil || errB != nil {
+		unavailable(t, "podman or buildah not installed (Debian: apt-get install podman buildah): %v %v", errP, errB)
+	}
+	shared.once.Do(func() { shared.e, shared.err = newEngines(t, h, podman, buildah, picked) })
+	if shared.err != nil {
+		t.Fatal(shared.err)
+	}
+	return shared.e
+}
+
+func newEngines(t *testing.T, h host, podman, buildah string, rts []ociRuntime) (*engines, error) {
+	dir, err := os.MkdirTemp("", "capgen-e2e-engines-")
+	if err != nil {
+		return nil, err
+	}
+	e := &engines{podman: podman, buildah: buildah, dir: dir, image: "localhost/capgen-e2e-busybox"}
+	e.storage = []string{"--root", filepath.Join(dir, "root"), "--runroot", filepath.Join(dir, "runroot"), "--storage-driver", "vfs"}
+	e.capgen = buildCapgen(t)
+	if err := copyFile(e.capgen, filepath.Join(dir, "capgen")); err != nil {
+		return nil, err
+	}
+	e.capgen = filepath.Join(dir, "capgen") // outlives the first test's temporary directory
+	var suffix [4]byte
+	rand.Read(suffix[:])
+	var conf strings.Builder
+	conf.WriteString("# capgen's end-to-end tests: the runtimes of their shims. Remove if left behind.\n[engine.runtimes]\n")
+	for _, r := range rts {
+		key := "capgen-e2e-" + hex.EncodeToString(suffix[:]) + "-" + strings.NewReplacer(".", "-", "+", "-").Replace(r.name)
+		fmt.Fprintf(&conf, "%q = [%q]\n", key, r.path)
+		shim := filepath.Join(dir, plugin.ShimPrefix+key)
+		if err := os.Symlink(e.capgen, shim); err != nil {
+			return nil, err
+		}
+		e.runtimes = append(e.runtimes, engineRuntime{r: r, shim: shim})
+	}
+	// Podman runs "RUNTIME start" with no environment but XDG_RUNTIME_DIR,
+	// so the shim finds its runtime through a drop-in, as installed.
+	if err := os.MkdirAll("/etc/containers/containers.conf.d", 0o755); err != nil {
+		return nil, err
+	}
+	e.dropIn = "/etc/containers/containers.conf.d/zz-capgen-e2e-" + hex.EncodeToString(suffix[:]) + ".conf"
+	if err := os.WriteFile(e.dropIn, []byte(conf.String()), 0o644); err != nil {
+		return nil, err
+	}
+	return e, e.importImage(h)
+}
+
+// importImage imports a busybox-static root file system as e.image.
+func (e *engines) importImage(h host) error {
+	root := filepath.Join(e.dir, "image")
+	if err := os.MkdirAll(filepath.Join(root, "bin"), 0o755); err != nil {
+		return err
+	}
+	if err := copyFile(h.busybox, filepath.Join(root, "bin", "busybox")); err != nil {
+		return err
+	}
+	for _, applet := range []string{"sh", "grep", "cat"} {
+		if err := os.Symlink("busybox", filepath.Join(root, "bin", applet)); err != nil {
+			return err
+		}
+	}
+	tarball := filepath.Join(e.dir, "image.tar")
+	if out, err := exec.Command("tar", "-C", root, "-cf", tarball, ".").CombinedOutput(); err != nil {
+		return fmt.Errorf("tar: %v: %s", err, out)
+	}
+	_, err := e.run(e.podman, append(e.storage, "import", tarball, e.image)...)
+	return err
+}
+
+// cleanup removes what the engine tests made: containers, storage, the
+// drop-in.
+func (e *engines) cleanup() {
+	if e == nil {
+		return
+	}
+	e.run(e.buildah, append(e.storage, "rm", "--all")...)
+	e.run(e.podman, append(e.storage, "rm", "--all", "--force")...)
+	os.Remove(e.dropIn)
+	os.RemoveAll(e.dir)
+}
+
+// run runs an engine command and returns its combined output.
+func (e *engines) run(bin string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
+	defer cancel()
+	var out bytes.Buffer
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.Env = append(os.Environ(), "CAPGEN_CACHE_DIR="+filepath.Join(e.dir, "cache"))
+	err := cmd.Run()
+	if err != nil {
+		return out.String(), fmt.Errorf("%s %s: %v\n%s", bin, strings.Join(args, " "), err, out.String())
+	}
+	return out.String(), nil
+}
+
+// podmanRun runs `grep Cap /proc/self/status` in a podman container with
+// the given runtime, hooks directory ("" for none) and run options, and
+// returns the container's sets.
+func (e *engines) podmanRun(t *testing.T, runtime, hooksDir string, opts ...string) plugin.Sets {
+	t.Helper()
+	args := append(append([]string{}, e.storage...), "--cgroup-manager", "cgroupfs", "--events-backend", "none", "--runtime", runtime)
+	if hooksDir != "" {
+		args = append(args, "--hooks-dir", hooksDir)
+	}
+	args = append(args, "run", "--rm", "--network", "none", "--ulimit", "nofile="+nofile(t), "--ulimit", "nproc=32768:32768",
+		"--security-opt", "seccomp=unconfined") // runc v1.0.0-rc92 fails Podman's default profile (bdflush)
+	args = append(append(args, opts...), e.image, "grep", "Cap", "/proc/self/status")
+	out, err := e.run(e.podman, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mustStatus(t, out)
+}
+
+// buildahRun runs `grep Cap /proc/self/status` with buildah run through
+// runtime, --cap-add all, and returns the container's sets.
+func (e *engines) buildahRun(t *testing.T, runtime string) plugin.Sets {
+	t.Helper()
+	name := containerID(t)
+	if _, err := e.run(e.buildah, append(e.storage, "from", "--name", name, "--security-opt", "seccomp=unconfined", e.image)...); err != nil {
+		t.Fatal(err)
+	}
+	defer e.run(e.buildah, append(e.storage, "rm", name)...)
+	out, err := e.run(e.buildah, append(e.storage, "run", "--isolation", "oci", "--network", "none", "--runtime", runtime,
+		"--cap-add", "all", name, "grep", "Cap", "/proc/self/status")...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mustStatus(t, out)
+}
+
+// mustStatus parses the Cap lines of an engine's output, which may hold
+// the shim's warnings before them.
+func mustStatus(t *testing.T, out string) plugin.Sets {
+	t.Helper()
+	var caps strings.Builder
+	for line := range strings.Lines(out) {
+		if strings.HasPrefix(line, "Cap") {
+			caps.WriteString(line)
+		}
+	}
+	sets, err := parseStatus(caps.String())
+	if err != nil {
+		t.Fatalf("engine output: %v\n%s", err, out)
+	}
+	return sets
+}
+
+// nofile is this process's open-file limit as Podman's --ulimit takes it:
+// Podman's default raises it, which a bounding set without
+// CAP_SYS_RESOURCE does not allow.
+func nofile(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("sh", "-c", "ulimit -Sn; ulimit -Hn").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(string(out))
+	if len(f) != 2 {
+		t.Fatalf("ulimit: %q", out)
+	}
+	return f[0] + ":" + f[1]
+}
+
+// writeHook writes capgen's hook for runtime into a new hooks directory:
+// for privileged containers, or with always for every container.
+func (e *engines) writeHook(t *testing.T, runtime string, always bool) string {
+	t.Helper()
+	dir := t.TempDir()
+	when := `{"annotations": {"^(io\\.github\\.capgen-dev\\.capabilities|io\\.podman\\.annotations\\.privileged)$": "^(all|TRUE)$"}}`
+	if always {
+		when = `{"always": true}`
+	}
+	hook := fmt.Sprintf(`{"version": "1.0.0", "hook": {"path": %q, "args": ["capgen", "hook", "--runtime", %q, "--cache-dir", %q], "timeout": 30},
+  "when": %s, "stages": ["precreate"]}`, e.capgen, runtime, filepath.Join(e.dir, "cache"), when)
+	writeFile(t, filepath.Join(dir, "99-capgen.json"), []byte(hook), 0o644)
+	return dir
+}
+
+func copyFile(from, to string) error {
+	data, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(to, data, 0o755)
+}
+
+// checkRootSets fails t unless the container's bounding, effective and
+// permitted sets are want.
+func checkRootSets(t *testing.T, what string, got plugin.Sets, want capnames.Set) {
+	t.Helper()
+	if got.Bounding != want || got.Effective != want || got.Permitted != want {
+		t.Errorf("%s: CapBnd %s CapEff %s CapPrm %s; want %s (kernel ∩ bounding set ∩ runtime)",
+			what, got.Bounding.Bitmap(), got.Effective.Bitmap(), got.Permitted.Bitmap(), want.Bitmap())
+	}
+	t.Logf("%s: CapBnd %s", what, got.Bounding.Bitmap())
+}
+
+// Podman 4.3.1 with capgen's hook: --privileged (the hook as installed,
+// for privileged containers), and with the hook rewriting every container
+// --cap-add=all, --cap-drop and --user 1000 --cap-add net_bind_service.
+func TestE2EPodmanHook(t *testing.T) {
+	e := requireEngines(t)
+	defaults := parseAll(t, podmanDefaults(t)...)
+	netBind := capnames.SetOf(capnames.CAP_NET_BIND_SERVICE)
+	for _, er := range e.runtimes {
+		r := er.r
+		t.Run(r.name, func(t *testing.T) {
+			full := r.applies()
+			checkRootSets(t, "--privileged", e.podmanRun(t, r.path, e.writeHook(t, r.path, false), "--privileged"), full)
+			always := e.writeHook(t, r.path, true)
+			checkRootSets(t, "--cap-add=all", e.podmanRun(t, r.path, always, "--cap-add=all"), full)
+			checkRootSets(t, "--cap-drop chown", e.podmanRun(t, r.path, always, "--cap-drop", "chown"),
+				defaults.Minus(capnames.SetOf(capnames.CAP_CHOWN)).Intersect(full))
+			got := e.podmanRun(t, r.path, always, "--user", "1000", "--cap-add", "net_bind_service")
+			if want := defaults.Union(netBind).Intersect(full); got.Bounding != want || got.Effective != netBind || got.Ambient != netBind {
+				t.Errorf("--user 1000 --cap-add net_bind_service: CapBnd %s CapEff %s CapAmb %s; want %s, %s, %s",
+					got.Bounding.Bitmap(), got.Effective.Bitmap(), got.Ambient.Bitmap(), want.Bitmap(), netBind.Bitmap(), netBind.Bitmap())
+			}
+		})
+	}
+}
+
+// Podman 4.3.1 and buildah 1.28.2 with the shim as their OCI runtime:
+// --privileged and --cap-add=all, and buildah run --cap-add all, which
+// without capgen fails on a host whose bounding set lacks a capability.
+func TestE2EEnginesShim(t *testing.T) {
+	e := requireEngines(t)
+	for _, er := range e.runtimes {
+		r := er.r
+		t.Run(r.name, func(t *testing.T) {
+			full := r.applies()
+			checkRootSets(t, "podman --privileged", e.podmanRun(t, er.shim, "", "--privileged"), full)
+			checkRootSets(t, "podman --cap-add=all", e.podmanRun(t, er.shim, "", "--cap-add=all"), full)
+			checkRootSets(t, "buildah run --cap-add all", e.buildahRun(t, er.shim), full)
+		})
+	}
+}
+
+// The shim's features advertise ALL_CAPS, so plugin.Probe reports it and
+// capgen resolve emits ["ALL_CAPS"] for --cap-add all; that bundle runs
+// under the shim with kernel ∩ bounding set ∩ what the real runtime
+// applies.
+func TestE2EShimAllCaps(t *testing.T) {
+	e := requireEngines(t)
+	for _, er := range e.runtimes {
+		r := er.r
+		t.Run(r.name, func(t *testing.T) {
+			f, err := (&plugin.Prober{CacheDir: t.TempDir()}).Probe(context.Background(), er.shim)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !f.AllCaps || !f.Shim {
+				t.Fatalf("probe of %s: AllCaps %t, Shim %t; want both", er.shim, f.AllCaps, f.Shim)
+			}
+			out, err := exec.Command(e.capgen, "resolve", "--runtime", er.shim, "--cache-dir", t.TempDir(), "--cap-add", "all", "--json").Output()
+			if err != nil {
+				t.Fatalf("capgen resolve: %v", err)
+			}
+			var resolved struct {
+				Capabilities struct{ Bounding []string }
+			}
+			if err := json.Unmarshal(out, &resolved); err != nil {
+				t.Fatalf("capgen resolve --json: %v\n%s", err, out)
+			}
+			if b := resolved.Capabilities.Bounding; len(b) != 1 || b[0] != capnames.AllCaps {
+				t.Fatalf("capgen resolve --runtime %s --cap-add all: bounding %q, want [\"ALL_CAPS\"]", er.shim, b)
+			}
+			spec := baseSpec(root)
+			if _, err := plugin.Apply(spec, plugin.Request{Adds: []string{"all"}, Runtime: f}); err != nil {
+				t.Fatal(err)
+			}
+			if b := spec.Process.Capabilities.Bounding; len(b) != 1 || b[0] != capnames.AllCaps {
+				t.Fatalf("plugin.Apply for the shim wrote bounding %q, want [ALL_CAPS]", b)
+			}
+			shimmed := r
+			shimmed.path = er.shim
+			got := runConfig(t, shimmed, marshalSpec(t, spec))
+			checkRootSets(t, "ALL_CAPS through "+filepath.Base(er.shim), got, r.applies())
+		})
+	}
+}
+
