@@ -349,4 +349,3 @@ func TestE2EShimAllCaps(t *testing.T) {
 		})
 	}
 }
-
