@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/capgen-dev/capgen/capnames"
 	"github.com/capgen-dev/capgen/plugin"
 )
 
@@ -39,10 +38,7 @@ func TestE2ELearned(t *testing.T) {
 			if f.Source != plugin.FromTrial {
 				return
 			}
-			learned, err := parseNames(f.Names)
-			if err != nil {
-				t.Fatal(err)
-			}
+			learned := parseAll(t, f.Names...)
 			if want := r.applies().Intersect(r.names); learned != want {
 				t.Errorf("%s: the trial learned %v, want %v", r.name, learned.Strings(), want.Strings())
 			}
@@ -129,15 +125,3 @@ func TestE2ETrialOncePerBinary(t *testing.T) {
 	t.Logf("trial containers: %d by the first resolve, 0 by the second, %d after the binary was replaced", first, creates()-first)
 }
 
-// parseNames parses canonical names into a set.
-func parseNames(names []string) (capnames.Set, error) {
-	var s capnames.Set
-	for _, n := range names {
-		c, err := capnames.Parse(n)
-		if err != nil {
-			return 0, err
-		}
-		s.Add(c)
-	}
-	return s, nil
-}
