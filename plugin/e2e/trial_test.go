@@ -124,4 +124,3 @@ func TestE2ETrialOncePerBinary(t *testing.T) {
 	}
 	t.Logf("trial containers: %d by the first resolve, 0 by the second, %d after the binary was replaced", first, creates()-first)
 }
-
