@@ -126,8 +126,12 @@ func (p *Prober) trial(ctx context.Context, path string) trialOutcome {
 
 // failed turns a round's error into the outcome of the whole trial.
 func (t *trialRun) failed(ctx context.Context, err error) trialOutcome {
-	if ctx.Err() != nil {
+	switch {
+	case ctx.Err() != nil:
 		return trialOutcome{failure: "timed out after " + t.p.trialTimeout().String(), transient: true}
+	case errors.Is(err, context.DeadlineExceeded):
+		// One command outlived its own timeout: may be a loaded machine.
+		return trialOutcome{failure: err.Error(), transient: true}
 	}
 	return trialOutcome{failure: err.Error()}
 }
