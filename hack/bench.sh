@@ -5,6 +5,8 @@
 # and the ratio to the anchor. BENCHTIME (default 1s) is passed to -benchtime.
 # With CAPGEN_E2E_RUNTIMES (hack/build-runtimes.sh) it adds the probe of
 # runc v1.0.0-rc92, learned by trial: cold, and warm from the cache file.
+# As root with runc, busybox and hyperfine it then times the hook and the
+# shim as whole processes (hack/bench-processes.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 benchtime=${BENCHTIME:-1s}
@@ -54,3 +56,12 @@ END {
 	}
 	if ("Podman" in ns) printf "engine.Podman per container: %.1f us, target <= 100 us\n", ns["Podman"] / 1000
 }' "$raw"
+
+# Whole processes (the hook, the shim), where they can run.
+if [ "$(id -u)" = 0 ] && command -v hyperfine >/dev/null && command -v runc >/dev/null && command -v busybox >/dev/null; then
+	echo
+	hack/bench-processes.sh 2>/dev/null
+else
+	echo
+	echo "(hack/bench-processes.sh needs root, runc, busybox and hyperfine: not run)"
+fi

@@ -5,7 +5,10 @@
 // every runc release that hack/build-runtimes.sh builds into
 // $CAPGEN_E2E_RUNTIMES (v1.0.0-rc91 through v1.5.3), and compare the
 // capability sets the container's /proc/self/status shows with the sets the
-// plugin said it grants, carried through the kernel's execve rules.
+// plugin said it grants, carried through the kernel's execve rules. The
+// engine tests run Debian's podman and buildah with capgen's precreate hook
+// and with its runtime shim, over runc 1.1.5 and runc v1.0.0-rc92; they
+// write a uniquely named containers.conf drop-in, which TestMain removes.
 //
 // The package has no code outside its tests. Run them as root:
 //
