@@ -53,6 +53,12 @@ type HookEnv struct {
 	Features *Features
 	// Policy is the form of the entries written for the runtime.
 	Policy Policy
+	// NoWiden ignores the annotations that ask to widen, with a warning.
+	// The runtime shim sets it: it serves engines that may copy users' or
+	// images' annotations into the spec (Kubernetes through CRI-O or
+	// containerd), where an annotation must not be a way to every
+	// capability.
+	NoWiden bool
 }
 
 // HookOptions configures [RunHook].
@@ -250,21 +256,25 @@ func RewriteCapabilities(spec *specs.Spec, env HookEnv) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	var warnings []string
+	if widen && env.NoWiden {
+		widen = false
+		warnings = append(warnings, "the annotations ask for every capability; the runtime shim does not widen what the engine wrote")
+	}
 	p := spec.Process
 	if p == nil {
 		if widen {
 			return []string{"the spec has no process: no capabilities to widen"}, nil
 		}
-		return nil, nil
+		return warnings, nil
 	}
 	if p.Capabilities == nil {
 		if !widen {
-			return nil, nil
+			return warnings, nil
 		}
 		p.Capabilities = &specs.LinuxCapabilities{}
 	}
 	root := p.User.UID == 0
-	var warnings []string
 	for _, l := range capLists(p.Capabilities) {
 		req, all, w, err := materializeList(l.name, *l.entries, env.Env.KernelLast)
 		if err != nil {

@@ -61,8 +61,9 @@ type ShimExec struct {
 //
 // For "create" and "run" it rewrites process.capabilities of the bundle's
 // config.json as the precreate hook does ([RewriteCapabilities], for the
-// real runtime's probed features, trial included) and leaves every other
-// field as it was. For "features" it prints the real runtime's features
+// real runtime's probed features, trial included), except that it never
+// widens a list beyond what the engine wrote (HookEnv.NoWiden), and leaves
+// every other field as it was. For "features" it prints the real runtime's features
 // with ALL_CAPS added to linux.capabilities and the [ShimAnnotation], so
 // that an engine that probes the shim writes ["ALL_CAPS"] for --cap-add
 // all, which the shim expands. Every other command is passed through.
@@ -169,7 +170,7 @@ func (opts ShimOptions) rewriteBundle(ctx context.Context, real, bundle string) 
 	if err != nil {
 		return fmt.Errorf("runtime shim: %w", err)
 	}
-	warnings, err := RewriteCapabilities(spec, HookEnv{Env: host, Features: f})
+	warnings, err := RewriteCapabilities(spec, HookEnv{Env: host, Features: f, NoWiden: true})
 	if err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrShimInput, path, err)
 	}

@@ -209,3 +209,38 @@ func mustConfig(t *testing.T) *config.Config {
 	}
 	return cfg
 }
+
+// TestRunShimNeverWidens: annotations that make the hook widen are ignored
+// by the shim, with a warning: an engine may pass them from users or images.
+func TestRunShimNeverWidens(t *testing.T) {
+	runtime, _ := shimFixture(t, allNamesFeatures())
+	bundle := t.TempDir()
+	config := filepath.Join(bundle, "config.json")
+	in := `{"ociVersion":"1.0.2","annotations":{"io.podman.annotations.privileged":"TRUE","io.github.capgen-dev.capabilities":"all"},` +
+		`"process":{"user":{"uid":0,"gid":0},"args":["sh"],"cwd":"/","capabilities":{"bounding":["CAP_CHOWN"],"effective":["CAP_CHOWN"],"permitted":["CAP_CHOWN"]}}}`
+	if err := os.WriteFile(config, []byte(in), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	if _, err := RunShim(context.Background(), []string{"create", "--bundle", bundle, "id"},
+		ShimOptions{Runtime: runtime, Prober: &Prober{CacheDir: t.TempDir()}, Stderr: &stderr}); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(config)
+	var got struct {
+		Process struct {
+			Capabilities map[string][]string `json:"capabilities"`
+		} `json:"process"`
+	}
+	if err := json.Unmarshal(data, &got); err != nil {
+		t.Fatal(err)
+	}
+	for _, list := range []string{"bounding", "effective", "permitted"} {
+		if l := got.Process.Capabilities[list]; !slices.Equal(l, []string{"CAP_CHOWN"}) {
+			t.Errorf("%s = %q; the shim widened it", list, l)
+		}
+	}
+	if !strings.Contains(stderr.String(), "does not widen") {
+		t.Errorf("no warning that widening was ignored: %q", stderr.String())
+	}
+}
