@@ -65,8 +65,9 @@ type trialOutcome struct {
 	transient bool
 }
 
-// trialRun is one trial in progress: the runtime, the temporary directory
-// and the deadline every command shares.
+// trialRun is one trial in progress: the runtime, its temporary directory
+// and the ids of its containers. Its deadline is in the context its
+// methods are given.
 type trialRun struct {
 	p       *Prober
 	runtime string
