@@ -204,7 +204,7 @@ func mergeSet(what string, base, adds, drops []string, env Env, allSet capnames.
 		}
 		return 0, false, fmt.Errorf("%w: %s: %w", ErrInvalidRequest, what, err)
 	}
-	all := slices.ContainsFunc(adds, isAll) && !slices.ContainsFunc(drops, isAll)
+	all := slices.ContainsFunc(adds, IsAll) && !slices.ContainsFunc(drops, IsAll)
 	return set, all, nil
 }
 

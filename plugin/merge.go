@@ -132,7 +132,7 @@ func parseCapList(list string, entries []string, last capnames.Cap, allowAll boo
 	for _, e := range entries {
 		c, ok := index.lookup(e)
 		if !ok {
-			if isAll(e) {
+			if IsAll(e) {
 				if !allowAll {
 					return 0, false, &unknownCapError{list: list, err: fmt.Errorf(
 						"capability %q: %w: \"all\" is meaningful only in cap-add or cap-drop", e, capnames.ErrUnknown)}
@@ -152,8 +152,10 @@ func parseCapList(list string, entries []string, last capnames.Cap, allowAll boo
 	return set, all, nil
 }
 
-// isAll reports whether s is "all" in any ASCII letter case.
-func isAll(s string) bool {
+// IsAll reports whether s is "all" in any ASCII letter case: the entry of
+// --cap-add and --cap-drop that stands for every capability. Unicode case
+// folding is not applied, so "ALſ" is not "all".
+func IsAll(s string) bool {
 	return len(s) == 3 && s[0]|0x20 == 'a' && s[1]|0x20 == 'l' && s[2]|0x20 == 'l'
 }
 

@@ -436,7 +436,7 @@ func TestMergeCapabilitiesDifferential(t *testing.T) {
 			checkMergeResult(t, in, ours, bounding)
 		}
 
-		baseAll := slices.ContainsFunc(in.base, isAll)
+		baseAll := slices.ContainsFunc(in.base, IsAll)
 		if in.any(isNonASCII) || baseAll {
 			// Deviation 2 and "all" in base: ours must reject.
 			if oerr == nil || !errors.Is(oerr, capabilities.ErrUnknownCapability) {
@@ -536,7 +536,7 @@ func checkMergeResult(t *testing.T, in mergeInput, got []string, bounding capnam
 	var asked capnames.Set
 	for _, l := range in.lists()[:2] {
 		for _, e := range l {
-			if isAll(e) {
+			if IsAll(e) {
 				asked |= bounding
 			} else if c, err := capnames.Parse(e); err == nil {
 				asked.Add(c)

@@ -47,9 +47,9 @@ func (r Recipe) Buildah(g *generate.Generator, defaults, adds, drops []string, r
 // buildahRequest states Buildah's merge as a request of Podman's kind.
 func buildahRequest(defaults, adds, drops []string) (plugin.Request, error) {
 	switch {
-	case slices.ContainsFunc(drops, isAll):
+	case slices.ContainsFunc(drops, plugin.IsAll):
 		return plugin.Request{}, nil
-	case slices.ContainsFunc(adds, isAll):
+	case slices.ContainsFunc(adds, plugin.IsAll):
 		return plugin.Request{Adds: []string{"all"}, Drops: drops}, nil
 	}
 	// Buildah adds and then drops, so a capability both added and dropped
@@ -62,9 +62,4 @@ func buildahRequest(defaults, adds, drops []string) (plugin.Request, error) {
 		}
 	}
 	return plugin.Request{Defaults: slices.Concat(defaults, adds), Drops: drops}, nil
-}
-
-// isAll reports whether entry is "all" in any ASCII letter case.
-func isAll(entry string) bool {
-	return len(entry) == 3 && (entry[0]|0x20) == 'a' && (entry[1]|0x20) == 'l' && (entry[2]|0x20) == 'l'
 }

@@ -319,10 +319,10 @@ func buildahSetup(g *generate.Generator, defaults, adds, drops []string) error {
 	if err := add(defaults); err != nil {
 		return err
 	}
-	if slices.ContainsFunc(adds, isAll) {
+	if slices.ContainsFunc(adds, plugin.IsAll) {
 		adds = capabilities.AllCapabilities()
 	}
-	if slices.ContainsFunc(drops, isAll) {
+	if slices.ContainsFunc(drops, plugin.IsAll) {
 		g.ClearProcessCapabilities()
 		return nil
 	}
