@@ -237,10 +237,6 @@ func TestBadInputHook(t *testing.T) {
 			[]string{"process.capabilities.effective[1]", "null", "not a string"}},
 		{"entry null, upper-case keys", `{"ociVersion":"1.0.0","Process":{"cwd":"/","Capabilities":{"AMBIENT":[null]}}}`,
 			[]string{"process.capabilities.ambient[0]", "null", "not a string"}},
-		{"annotation typo", `{"ociVersion":"1.0.0","annotations":{"io.github.capgen-dev.capabilities":"ALL"},` + caps + `}`,
-			[]string{`io.github.capgen-dev.capabilities="ALL"`, `the only value is "all"`}},
-		{"annotation empty", `{"ociVersion":"1.0.0","annotations":{"io.github.capgen-dev.capabilities":""},` + caps + `}`,
-			[]string{`io.github.capgen-dev.capabilities=""`, `the only value is "all"`}},
 	}
 	env := HookEnv{Env: badEnv61, Features: badRunc}
 	for _, tt := range tests {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/capgen-dev/capgen/capnames"
@@ -15,23 +16,27 @@ import (
 	"go.podman.io/common/pkg/config"
 )
 
-// Annotations the precreate hook reads from the container's spec.
+// Annotations the precreate hook and the runtime shim look for in a spec.
+// An annotation alone never widens a container: images, users and pod specs
+// can set annotations, and engines copy them into the spec (Podman 4.0 to
+// 4.5 copies an image's, every Podman a user's and a kube YAML's, CRI a
+// pod's). The README's security section lists every input capgen reads.
 const (
-	// CapabilitiesAnnotation asks the hook to widen the container's
-	// capabilities to everything the kernel, the engine's bounding set and
-	// the OCI runtime allow. Its only value is [CapabilitiesAll]; any other
-	// value is an error, so that a typo never goes unnoticed.
+	// CapabilitiesAnnotation is capgen's former request for every
+	// capability. Up to commit 2d0648b the hook widened any container
+	// carrying it, so an image could carry its own escalation; it is now
+	// ignored, with a warning, whatever its value.
 	CapabilitiesAnnotation = "io.github.capgen-dev.capabilities"
-	// CapabilitiesAll is the value of [CapabilitiesAnnotation].
-	CapabilitiesAll = "all"
-	// PodmanPrivilegedAnnotation is the annotation Podman writes into every
-	// container's spec: "TRUE" for --privileged, "FALSE" otherwise
-	// (libpod/define.InspectAnnotationPrivileged). The hook widens like
-	// [CapabilitiesAnnotation] for "TRUE" and ignores any other value.
+	// PodmanPrivilegedAnnotation is the annotation Podman writes into a
+	// container's spec for --privileged
+	// (libpod/define.InspectAnnotationPrivileged). The hook widens for it
+	// only with [HookEnv.TrustPrivileged]; the shim never does.
 	PodmanPrivilegedAnnotation = "io.podman.annotations.privileged"
 	// PodmanTrue is the value Podman writes for a true boolean annotation
 	// (libpod/define.InspectResponseTrue).
 	PodmanTrue = "TRUE"
+	// PodmanFalse is the value Podman writes for a false one.
+	PodmanFalse = "FALSE"
 )
 
 // MaxHookInput is the size of the largest config.json [RunHook] reads:
@@ -53,12 +58,16 @@ type HookEnv struct {
 	Features *Features
 	// Policy is the form of the entries written for the runtime.
 	Policy Policy
-	// NoWiden ignores the annotations that ask to widen, with a warning.
-	// The runtime shim sets it: it serves engines that may copy users' or
-	// images' annotations into the spec (Kubernetes through CRI-O or
-	// containerd), where an annotation must not be a way to every
-	// capability.
-	NoWiden bool
+	// TrustPrivileged widens containers that Podman marks privileged
+	// ([PodmanPrivilegedAnnotation] is [PodmanTrue]). It is the
+	// administrator's word (the hook's --widen-privileged) that the engine
+	// writes that marker for every container itself, over any value a user
+	// or an image gave: true of Podman 4.0 to 4.3, which write TRUE or FALSE
+	// for each container (pkg/specgen/generate/oci_linux.go). Podman 4.4 and
+	// later write it only for --privileged and pass a user's --annotation
+	// and a kube YAML's value through, so there it must stay false. Without
+	// it no annotation widens anything.
+	TrustPrivileged bool
 }
 
 // HookOptions configures [RunHook].
@@ -68,6 +77,8 @@ type HookOptions struct {
 	Runtime string
 	// Policy is the form of the entries written for the runtime.
 	Policy Policy
+	// TrustPrivileged is [HookEnv.TrustPrivileged].
+	TrustPrivileged bool
 	// MaxInput is the largest input accepted; 0 is [MaxHookInput].
 	MaxInput int64
 	// Prober probes the runtime; nil is the process-wide Prober of [Probe].
@@ -220,51 +231,69 @@ func checkCapabilityEntries(data []byte, what string) error {
 	return nil
 }
 
-// WidenRequested reports whether the spec's annotations ask for every
-// capability: [CapabilitiesAnnotation] is [CapabilitiesAll] or
-// [PodmanPrivilegedAnnotation] is [PodmanTrue]. Any other value of
-// [CapabilitiesAnnotation] is an error wrapping [ErrHookInput].
-func WidenRequested(annotations map[string]string) (bool, error) {
-	v, ok := annotations[CapabilitiesAnnotation]
-	if ok && v != CapabilitiesAll {
-		return false, fmt.Errorf("%w: annotation %s=%q: the only value is %q", ErrHookInput, CapabilitiesAnnotation, v, CapabilitiesAll)
+// Widening reports whether the spec's annotations widen its capabilities
+// — only Podman's privileged marker, and only when trustPrivileged says the
+// engine wrote it ([HookEnv.TrustPrivileged]) — and returns a warning for
+// every annotation capgen reads but does not act on: its former
+// [CapabilitiesAnnotation], an untrusted marker, a marker with a value
+// Podman never writes. No annotation is an error: an image or a user must
+// not be able to fail a container through capgen either.
+func Widening(annotations map[string]string, trustPrivileged bool) (bool, []string) {
+	var warnings []string
+	if v, ok := annotations[CapabilitiesAnnotation]; ok {
+		warnings = append(warnings, fmt.Sprintf("annotation %s=%s ignored: capgen widens no container for an annotation, which images and users can set",
+			CapabilitiesAnnotation, quoteShort(v)))
 	}
-	return ok || annotations[PodmanPrivilegedAnnotation] == PodmanTrue, nil
+	v, ok := annotations[PodmanPrivilegedAnnotation]
+	switch {
+	case !ok || v == PodmanFalse:
+		return false, warnings
+	case v != PodmanTrue:
+		return false, append(warnings, fmt.Sprintf("annotation %s=%s ignored: Podman writes only %q or %q",
+			PodmanPrivilegedAnnotation, quoteShort(v), PodmanTrue, PodmanFalse))
+	case !trustPrivileged:
+		return false, append(warnings, fmt.Sprintf("annotation %s=%q not trusted (only the hook with --widen-privileged trusts it): capabilities kept as the engine wrote them",
+			PodmanPrivilegedAnnotation, v))
+	}
+	return true, warnings
+}
+
+// quoteShort quotes an annotation's value for a warning, cut to its first
+// 64 bytes: the value is whatever an image or a user chose.
+func quoteShort(v string) string {
+	const limit = 64
+	if len(v) <= limit {
+		return strconv.Quote(v)
+	}
+	return fmt.Sprintf("%q… (%d bytes)", v[:limit], len(v))
 }
 
 // RewriteCapabilities rewrites spec.Process.Capabilities in place for the
-// host env describes, and returns a warning for every entry or capability
-// it left out.
+// host env describes, and returns a warning for every entry, capability or
+// annotation it left out.
 //
 // Every list is materialised: "ALL_CAPS" stands for every capability of the
 // kernel, numerals for the capabilities they number, and entries that name
 // no capability of the kernel are dropped with a warning, never turned into
-// a capability. When the annotations ask for it ([WidenRequested]),
-// bounding — and, for a process whose uid is 0, effective and permitted —
-// are widened to every capability of the kernel. Inheritable and ambient
-// are never widened: for a non-root user they stay what the engine chose
-// from explicit adds, as in Podman. Each list is then written by [Emit]:
-// limited to the kernel and the bounding set, in the form the runtime
-// accepts (env.Policy, env.Features); what it leaves out is a warning.
+// a capability. Only when [Widening] says so (Podman's privileged marker,
+// trusted by env.TrustPrivileged) is bounding — and, for a process whose
+// uid is 0, effective and permitted — widened to every capability of the
+// kernel; otherwise no list grants more than the engine wrote. Inheritable
+// and ambient are never widened: for a non-root user they stay what the
+// engine chose from explicit adds, as in Podman. Each list is then written
+// by [Emit]: limited to the kernel and the bounding set, in the form the
+// runtime accepts (env.Policy, env.Features); what it leaves out is a
+// warning.
 //
 // A spec without a process is left unchanged, and so is one without
-// process.capabilities unless the annotations ask to widen. The error is
-// for an invalid annotation (wrapping [ErrHookInput]), an invalid env or
-// an invalid policy.
+// process.capabilities unless it is widened. The error is for an invalid
+// env or an invalid policy, never for anything in the spec.
 func RewriteCapabilities(spec *specs.Spec, env HookEnv) ([]string, error) {
-	widen, err := WidenRequested(spec.Annotations)
-	if err != nil {
-		return nil, err
-	}
-	var warnings []string
-	if widen && env.NoWiden {
-		widen = false
-		warnings = append(warnings, "the annotations ask for every capability; the runtime shim does not widen what the engine wrote")
-	}
+	widen, warnings := Widening(spec.Annotations, env.TrustPrivileged)
 	p := spec.Process
 	if p == nil {
 		if widen {
-			return []string{"the spec has no process: no capabilities to widen"}, nil
+			warnings = append(warnings, "the spec has no process: no capabilities to widen")
 		}
 		return warnings, nil
 	}
@@ -367,5 +396,5 @@ func hostHookEnv(ctx context.Context, opts HookOptions) (HookEnv, []string, erro
 		warnings = append(warnings, fmt.Sprintf("%v; writing capability names only", err))
 		features = &Features{Runtime: runtime, Unknown: true, Reason: err.Error()}
 	}
-	return HookEnv{Env: host, Features: features, Policy: opts.Policy}, warnings, nil
+	return HookEnv{Env: host, Features: features, Policy: opts.Policy, TrustPrivileged: opts.TrustPrivileged}, warnings, nil
 }

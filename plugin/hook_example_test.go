@@ -33,15 +33,16 @@ func ExampleFilterConfig() {
 	// process.capabilities.bounding: dropped entry "CAP_NOPE": capability "CAP_NOPE": unknown capability: no such name
 }
 
-// The annotation widens bounding, effective and permitted of a root
+// Podman 4.3's privileged marker, trusted by the administrator's
+// TrustPrivileged, widens bounding, effective and permitted of a root
 // process to every capability of the kernel in the bounding set.
 func ExampleRewriteCapabilities() {
 	env := plugin.HookEnv{Env: plugin.Env{
 		KernelLast: capnames.CAP_CHECKPOINT_RESTORE,
 		Bounding:   capnames.UpTo(capnames.CAP_CHECKPOINT_RESTORE).Minus(capnames.SetOf(capnames.CAP_SYS_RESOURCE)),
-	}}
+	}, TrustPrivileged: true}
 	spec, err := plugin.DecodeConfig([]byte(`{"ociVersion":"1.3.0",
-		"annotations":{"io.github.capgen-dev.capabilities":"all"},
+		"annotations":{"io.podman.annotations.privileged":"TRUE"},
 		"process":{"user":{"uid":0,"gid":0},"cwd":"/","capabilities":{"bounding":["CAP_CHOWN"]}}}`))
 	if err != nil {
 		fmt.Println(err)

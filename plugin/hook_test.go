@@ -48,16 +48,8 @@ func hookSpec(t *testing.T, uid uint32, annotations map[string]string, lists [5]
 // the test for any entry that grants nothing.
 func hookGrantedSets(t *testing.T, out []byte, last capnames.Cap) [5]capnames.Set {
 	t.Helper()
-	var spec specs.Spec
-	if err := json.Unmarshal(out, &spec); err != nil {
-		t.Fatalf("output is not a spec: %v\n%s", err, out)
-	}
 	var sets [5]capnames.Set
-	if spec.Process == nil || spec.Process.Capabilities == nil {
-		return sets
-	}
-	c := spec.Process.Capabilities
-	for i, list := range [5][]string{c.Bounding, c.Effective, c.Inheritable, c.Permitted, c.Ambient} {
+	for i, list := range outputLists(t, out) {
 		set, unmapped, err := capnames.Materialize(list, last)
 		if err != nil {
 			t.Fatal(err)
@@ -68,6 +60,20 @@ func hookGrantedSets(t *testing.T, out []byte, last capnames.Cap) [5]capnames.Se
 		sets[i] = set
 	}
 	return sets
+}
+
+// outputLists decodes the five capability lists of a config.json the hook
+// or the shim wrote; a spec without them has five empty lists.
+func outputLists(t *testing.T, out []byte) [5][]string {
+	t.Helper()
+	var spec specs.Spec
+	if err := json.Unmarshal(out, &spec); err != nil {
+		t.Fatalf("output is not a spec: %v\n%s", err, out)
+	}
+	if spec.Process == nil || spec.Process.Capabilities == nil {
+		return [5][]string{}
+	}
+	return capListsOf(spec.Process.Capabilities)
 }
 
 // hookRuntimeNaming returns the features of a runtime that lists the names of
@@ -91,9 +97,9 @@ func TestFilterConfig(t *testing.T) {
 	restricted := kernel.Minus(capnames.SetOf(capnames.CAP_SYS_RESOURCE))
 	defaults := []string{"CAP_CHOWN", "CAP_NET_BIND_SERVICE", "CAP_KILL"}
 	defaultSet := capnames.SetOf(capnames.CAP_CHOWN, capnames.CAP_NET_BIND_SERVICE, capnames.CAP_KILL)
-	all := map[string]string{CapabilitiesAnnotation: CapabilitiesAll}
+	ours := map[string]string{CapabilitiesAnnotation: "all"}
 	privileged := map[string]string{PodmanPrivilegedAnnotation: PodmanTrue}
-	notPrivileged := map[string]string{PodmanPrivilegedAnnotation: "FALSE"}
+	notPrivileged := map[string]string{PodmanPrivilegedAnnotation: PodmanFalse}
 	runc := hookRuntimeNaming(capnames.CAP_BPF, false, false) // an older runtime: no CAP_CHECKPOINT_RESTORE
 	crun := hookRuntimeNaming(last, true, false)
 	future := hookRuntimeNaming(last, true, true)
@@ -102,6 +108,7 @@ func TestFilterConfig(t *testing.T) {
 		name        string
 		uid         uint32
 		annotations map[string]string
+		trust       bool // HookEnv.TrustPrivileged
 		lists       [5][]string
 		bounding    capnames.Set
 		kernelLast  capnames.Cap // 0 means last
@@ -149,66 +156,81 @@ func TestFilterConfig(t *testing.T) {
 			`dropped entry ""`, `effective: dropped entry "all"`,
 		},
 	}, {
-		name:        "our annotation widens bounding, effective and permitted for root",
-		annotations: all,
-		lists:       [5][]string{defaults, defaults, {}, defaults, {}},
-		bounding:    restricted, features: crun,
+		name:        "trusted privileged marker widens bounding, effective and permitted for root",
+		annotations: privileged, trust: true,
+		lists:    [5][]string{defaults, defaults, {}, defaults, {}},
+		bounding: restricted, features: crun,
 		want:     [5]capnames.Set{restricted, restricted, 0, restricted, 0},
 		wantWarn: []string{"effective: left out CAP_SYS_RESOURCE: not in the bounding set"},
 	}, {
-		name:        "Podman's privileged annotation widens",
+		name:        "capgen's former annotation is ignored, with a warning",
+		annotations: ours, trust: true,
+		lists:    [5][]string{defaults, defaults, {}, defaults, {}},
+		bounding: kernel, features: crun,
+		want:     [5]capnames.Set{defaultSet, defaultSet, 0, defaultSet, 0},
+		wantWarn: []string{`annotation io.github.capgen-dev.capabilities="all" ignored`},
+	}, {
+		name:        "an untrusted privileged marker is ignored, with a warning",
 		annotations: privileged,
 		lists:       [5][]string{defaults, defaults, {}, defaults, {}},
 		bounding:    kernel, features: crun,
-		want: [5]capnames.Set{kernel, kernel, 0, kernel, 0},
+		want:     [5]capnames.Set{defaultSet, defaultSet, 0, defaultSet, 0},
+		wantWarn: []string{`annotation io.podman.annotations.privileged="TRUE" not trusted`},
+	}, {
+		name:        "a marker value Podman never writes is ignored, with a warning",
+		annotations: map[string]string{PodmanPrivilegedAnnotation: "true", CapabilitiesAnnotation: "TRUE"}, trust: true,
+		lists:    [5][]string{defaults, defaults, {}, defaults, {}},
+		bounding: kernel, features: crun,
+		want:     [5]capnames.Set{defaultSet, defaultSet, 0, defaultSet, 0},
+		wantWarn: []string{`io.podman.annotations.privileged="true" ignored: Podman writes only "TRUE" or "FALSE"`, `io.github.capgen-dev.capabilities="TRUE" ignored`},
 	}, {
 		name:        "privileged FALSE does not widen",
-		annotations: notPrivileged,
-		lists:       [5][]string{defaults, defaults, {}, defaults, {}},
-		bounding:    kernel, features: crun,
+		annotations: notPrivileged, trust: true,
+		lists:    [5][]string{defaults, defaults, {}, defaults, {}},
+		bounding: kernel, features: crun,
 		want: [5]capnames.Set{defaultSet, defaultSet, 0, defaultSet, 0},
 	}, {
 		name:        "non-root: only bounding widens; ambient and inheritable stay",
 		uid:         1000,
-		annotations: all,
-		lists:       [5][]string{defaults, {"CAP_NET_BIND_SERVICE"}, {"CAP_NET_BIND_SERVICE"}, {"CAP_NET_BIND_SERVICE"}, {"CAP_NET_BIND_SERVICE"}},
-		bounding:    restricted, features: crun,
+		annotations: privileged, trust: true,
+		lists:    [5][]string{defaults, {"CAP_NET_BIND_SERVICE"}, {"CAP_NET_BIND_SERVICE"}, {"CAP_NET_BIND_SERVICE"}, {"CAP_NET_BIND_SERVICE"}},
+		bounding: restricted, features: crun,
 		want: [5]capnames.Set{restricted, capnames.SetOf(capnames.CAP_NET_BIND_SERVICE), capnames.SetOf(capnames.CAP_NET_BIND_SERVICE),
 			capnames.SetOf(capnames.CAP_NET_BIND_SERVICE), capnames.SetOf(capnames.CAP_NET_BIND_SERVICE)},
 		wantWarn: []string{"bounding: left out CAP_SYS_RESOURCE: not in the bounding set"},
 	}, {
 		name:        "widening adds nothing to an empty inheritable for root",
-		annotations: all,
-		lists:       [5][]string{nil, nil, nil, nil, nil},
-		bounding:    kernel, features: runc,
+		annotations: privileged, trust: true,
+		lists:    [5][]string{nil, nil, nil, nil, nil},
+		bounding: kernel, features: runc,
 		want: [5]capnames.Set{capnames.UpTo(capnames.CAP_BPF), capnames.UpTo(capnames.CAP_BPF), 0, capnames.UpTo(capnames.CAP_BPF), 0},
 		wantWarn: []string{"bounding: left out CAP_CHECKPOINT_RESTORE: unknown to runtime /usr/bin/fake",
 			"effective: left out CAP_CHECKPOINT_RESTORE", "permitted: left out CAP_CHECKPOINT_RESTORE"},
 	}, {
 		name:        "kernel newer than the table: numerals for the unnamed",
-		annotations: all,
-		lists:       [5][]string{defaults, defaults, {}, defaults, {}},
-		kernelLast:  42, bounding: capnames.UpTo(42), features: crun,
+		annotations: privileged, trust: true,
+		lists:      [5][]string{defaults, defaults, {}, defaults, {}},
+		kernelLast: 42, bounding: capnames.UpTo(42), features: crun,
 		want: [5]capnames.Set{capnames.UpTo(42), capnames.UpTo(42), 0, capnames.UpTo(42), 0},
 	}, {
 		name:        "kernel newer than the table, runtime without numerals",
-		annotations: all,
-		lists:       [5][]string{defaults, defaults, {}, defaults, {}},
-		kernelLast:  42, bounding: capnames.UpTo(42), features: hookRuntimeNaming(last, false, false),
+		annotations: privileged, trust: true,
+		lists:      [5][]string{defaults, defaults, {}, defaults, {}},
+		kernelLast: 42, bounding: capnames.UpTo(42), features: hookRuntimeNaming(last, false, false),
 		want:     [5]capnames.Set{kernel, kernel, 0, kernel, 0},
 		wantWarn: []string{"left out 41", "left out 42"},
 	}, {
 		name:        "ALL_CAPS stays ALL_CAPS for a runtime that advertises it",
-		annotations: all,
-		lists:       [5][]string{defaults, defaults, {}, defaults, {}},
-		bounding:    kernel, features: future,
+		annotations: privileged, trust: true,
+		lists:    [5][]string{defaults, defaults, {}, defaults, {}},
+		bounding: kernel, features: future,
 		want:        [5]capnames.Set{kernel, kernel, 0, kernel, 0},
 		wantEntries: []string{capnames.AllCaps},
 	}, {
 		name:        "no ALL_CAPS when the bounding set lacks a capability",
-		annotations: all,
-		lists:       [5][]string{defaults, defaults, {}, defaults, {}},
-		bounding:    restricted, features: future,
+		annotations: privileged, trust: true,
+		lists:    [5][]string{defaults, defaults, {}, defaults, {}},
+		bounding: restricted, features: future,
 		want:        [5]capnames.Set{restricted, restricted, 0, restricted, 0},
 		wantEntries: restricted.Strings(),
 		wantWarn:    []string{"bounding: left out CAP_SYS_RESOURCE", "effective: left out CAP_SYS_RESOURCE", "permitted: left out CAP_SYS_RESOURCE"},
@@ -225,7 +247,7 @@ func TestFilterConfig(t *testing.T) {
 			if kl == 0 {
 				kl = last
 			}
-			env := HookEnv{Env: Env{KernelLast: kl, Bounding: tt.bounding}, Features: tt.features}
+			env := HookEnv{Env: Env{KernelLast: kl, Bounding: tt.bounding}, Features: tt.features, TrustPrivileged: tt.trust}
 			out, warnings, err := FilterConfig(hookSpec(t, tt.uid, tt.annotations, tt.lists), env)
 			if err != nil {
 				t.Fatal(err)
@@ -262,9 +284,9 @@ func TestFilterConfig(t *testing.T) {
 // TestFilterConfigKeepsOtherFields checks that the hook changes nothing but
 // process.capabilities.
 func TestFilterConfigKeepsOtherFields(t *testing.T) {
-	in := hookSpec(t, 0, map[string]string{CapabilitiesAnnotation: CapabilitiesAll, "other": "x"},
+	in := hookSpec(t, 0, map[string]string{PodmanPrivilegedAnnotation: PodmanTrue, "other": "x"},
 		[5][]string{{"CAP_KILL"}, {"CAP_KILL"}, {}, {"CAP_KILL"}, {}})
-	env := HookEnv{Env: Env{KernelLast: capnames.CAP_CHECKPOINT_RESTORE, Bounding: capnames.UpTo(capnames.CAP_CHECKPOINT_RESTORE)}}
+	env := HookEnv{Env: Env{KernelLast: capnames.CAP_CHECKPOINT_RESTORE, Bounding: capnames.UpTo(capnames.CAP_CHECKPOINT_RESTORE)}, TrustPrivileged: true}
 	out, _, err := FilterConfig(in, env)
 	if err != nil {
 		t.Fatal(err)
@@ -329,8 +351,6 @@ func TestFilterConfigInvalid(t *testing.T) {
 		{"object entry", strings.Replace(valid, `["CAP_KILL"]`, `[{"cap":"CAP_KILL"}]`, 1), "process.capabilities.bounding"},
 		{"list is a string", strings.Replace(valid, `["CAP_KILL"]`, `"CAP_KILL"`, 1), "process.capabilities.bounding"},
 		{"capabilities is a list", strings.Replace(valid, `{"bounding":["CAP_KILL"]}`, `["CAP_KILL"]`, 1), "process.capabilities"},
-		{"unknown annotation value", strings.Replace(valid, `"process"`, `"annotations":{"`+CapabilitiesAnnotation+`":"everything"},"process"`, 1),
-			`annotation ` + CapabilitiesAnnotation + `="everything"`},
 	}
 	env := HookEnv{Env: Env{KernelLast: capnames.CAP_CHECKPOINT_RESTORE, Bounding: capnames.UpTo(capnames.CAP_CHECKPOINT_RESTORE)}}
 	if _, _, err := FilterConfig([]byte(valid), env); err != nil {
@@ -398,28 +418,37 @@ func TestRunHook(t *testing.T) {
 	}
 }
 
-func TestWidenRequested(t *testing.T) {
+func TestWidening(t *testing.T) {
+	long := strings.Repeat("x", 100)
 	tests := []struct {
 		annotations map[string]string
+		trust       bool
 		want        bool
-		wantErr     bool
+		wantWarn    []string
 	}{
-		{nil, false, false},
-		{map[string]string{CapabilitiesAnnotation: CapabilitiesAll}, true, false},
-		{map[string]string{CapabilitiesAnnotation: "ALL"}, false, true},
-		{map[string]string{CapabilitiesAnnotation: ""}, false, true},
-		{map[string]string{PodmanPrivilegedAnnotation: PodmanTrue}, true, false},
-		{map[string]string{PodmanPrivilegedAnnotation: "FALSE"}, false, false},
-		{map[string]string{PodmanPrivilegedAnnotation: "true"}, false, false},
-		{map[string]string{PodmanPrivilegedAnnotation: "FALSE", CapabilitiesAnnotation: CapabilitiesAll}, true, false},
+		{nil, true, false, nil},
+		{map[string]string{PodmanPrivilegedAnnotation: PodmanTrue}, true, true, nil},
+		{map[string]string{PodmanPrivilegedAnnotation: PodmanTrue}, false, false, []string{"not trusted"}},
+		{map[string]string{PodmanPrivilegedAnnotation: PodmanFalse}, true, false, nil},
+		{map[string]string{PodmanPrivilegedAnnotation: PodmanFalse}, false, false, nil},
+		{map[string]string{PodmanPrivilegedAnnotation: "true"}, true, false, []string{`"true" ignored`}},
+		{map[string]string{PodmanPrivilegedAnnotation: ""}, true, false, []string{`="" ignored`}},
+		{map[string]string{CapabilitiesAnnotation: "all"}, true, false, []string{`capabilities="all" ignored`}},
+		{map[string]string{CapabilitiesAnnotation: "ALL"}, false, false, []string{`capabilities="ALL" ignored`}},
+		{map[string]string{CapabilitiesAnnotation: long}, false, false, []string{`"` + long[:64] + `"… (100 bytes) ignored`}},
+		{map[string]string{CapabilitiesAnnotation: "all", PodmanPrivilegedAnnotation: PodmanTrue}, true, true, []string{`capabilities="all" ignored`}},
+		{map[string]string{"x" + PodmanPrivilegedAnnotation: PodmanTrue}, true, false, nil},
 	}
 	for _, tt := range tests {
-		got, err := WidenRequested(tt.annotations)
-		if got != tt.want || (err != nil) != tt.wantErr {
-			t.Errorf("WidenRequested(%v) = %v, %v; want %v, error %v", tt.annotations, got, err, tt.want, tt.wantErr)
+		got, warnings := Widening(tt.annotations, tt.trust)
+		if got != tt.want || len(warnings) != len(tt.wantWarn) {
+			t.Errorf("Widening(%v, %t) = %t, %q; want %t and %d warnings", tt.annotations, tt.trust, got, warnings, tt.want, len(tt.wantWarn))
+			continue
 		}
-		if err != nil && !errors.Is(err, ErrHookInput) {
-			t.Errorf("WidenRequested(%v) error %v does not wrap ErrHookInput", tt.annotations, err)
+		for i, w := range tt.wantWarn {
+			if !strings.Contains(warnings[i], w) {
+				t.Errorf("Widening(%v, %t): warning %q does not contain %q", tt.annotations, tt.trust, warnings[i], w)
+			}
 		}
 	}
 }

@@ -62,8 +62,10 @@ type ShimExec struct {
 // For "create" and "run" it rewrites process.capabilities of the bundle's
 // config.json as the precreate hook does ([RewriteCapabilities], for the
 // real runtime's probed features, trial included), except that it never
-// widens a list beyond what the engine wrote (HookEnv.NoWiden), and leaves
-// every other field as it was. For "features" it prints the real runtime's features
+// widens a list beyond what the engine wrote (it leaves
+// HookEnv.TrustPrivileged false: engines other than Podman copy users',
+// images' and pods' annotations into the spec), and leaves every other
+// field as it was. For "features" it prints the real runtime's features
 // with ALL_CAPS added to linux.capabilities and the [ShimAnnotation], so
 // that an engine that probes the shim writes ["ALL_CAPS"] for --cap-add
 // all, which the shim expands. Every other command is passed through.
@@ -170,7 +172,7 @@ func (opts ShimOptions) rewriteBundle(ctx context.Context, real, bundle string) 
 	if err != nil {
 		return fmt.Errorf("runtime shim: %w", err)
 	}
-	warnings, err := RewriteCapabilities(spec, HookEnv{Env: host, Features: f, NoWiden: true})
+	warnings, err := RewriteCapabilities(spec, HookEnv{Env: host, Features: f})
 	if err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrShimInput, path, err)
 	}

@@ -9,29 +9,32 @@ import (
 
 func newHookCommand() *cobra.Command {
 	var runtime, policy, cacheDir string
+	var widenPrivileged bool
 	cmd := &cobra.Command{
 		Use:   "hook",
 		Short: "OCI precreate hook: rewrite process.capabilities of a config.json read on stdin",
 		Long: fmt.Sprintf(`Hook is a precreate hook for Podman (hooks.d schema 1.0.0, see
 cmd/capgen/hooks.d/99-capgen.json). It reads a runtime spec on stdin and
-writes it back on stdout with process.capabilities rewritten:
+writes it back on stdout with process.capabilities rewritten: ALL_CAPS and
+numerals become the capabilities of this kernel they stand for, and every
+list is limited to the kernel, the bounding set and what the runtime
+applies, in the form the runtime takes. Entries naming no capability of
+this kernel are dropped with a warning on stderr. No list grants more than
+the engine wrote.
 
-  - ALL_CAPS and numerals become the capabilities of this kernel they
-    stand for, limited to the bounding set and written in the form the
-    runtime takes; entries naming no capability of this kernel are dropped
-    with a warning on stderr.
-  - With the annotation %s=%s, or Podman's
-    %s=%s (--privileged), bounding (and, for uid 0,
-    effective and permitted) widen to every capability the kernel, the
-    bounding set and the runtime allow. Inheritable and ambient never widen.
+No annotation widens a container: images and users can set them. Only
+with --widen-privileged does Podman's %s=%s
+(--privileged) widen bounding (and, for uid 0, effective and permitted) to
+everything the kernel, the bounding set and the runtime allow. Set it only
+for Podman 4.0 to 4.3, which write that annotation on every container
+themselves; later releases let a user's or a kube YAML's value through.
+Annotations the hook does not act on are ignored with a warning.
 
 On invalid input (not JSON, not a 1.x runtime spec, trailing data, more than
-%d bytes, a capabilities entry that is not a string, an unknown value of
-%s) it writes nothing on stdout, names the problem on
-stderr and exits 1; the engine then fails the container.`,
-			plugin.CapabilitiesAnnotation, plugin.CapabilitiesAll,
-			plugin.PodmanPrivilegedAnnotation, plugin.PodmanTrue,
-			plugin.MaxHookInput, plugin.CapabilitiesAnnotation),
+%d bytes, a capabilities entry that is not a string) it writes nothing on
+stdout, names the problem on stderr and exits 1; the engine then fails the
+container.`,
+			plugin.PodmanPrivilegedAnnotation, plugin.PodmanTrue, plugin.MaxHookInput),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p, err := plugin.ParsePolicy(policy)
@@ -39,11 +42,12 @@ stderr and exits 1; the engine then fails the container.`,
 				return err
 			}
 			return plugin.RunHook(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(),
-				plugin.HookOptions{Runtime: runtime, Policy: p, Prober: prober(cacheDir)})
+				plugin.HookOptions{Runtime: runtime, Policy: p, TrustPrivileged: widenPrivileged, Prober: prober(cacheDir)})
 		},
 	}
 	cmd.Flags().StringVar(&runtime, "runtime", "", "OCI `RUNTIME` the container runs with: a containers.conf name or a path (default: containers.conf engine.runtime)")
 	cmd.Flags().StringVar(&policy, "policy", plugin.Auto.String(), "entry form `POLICY`: auto, names, numeric or all-caps")
+	cmd.Flags().BoolVar(&widenPrivileged, "widen-privileged", false, "widen containers Podman marks privileged: only for Podman 4.0 to 4.3, which write the mark on every container")
 	addCacheDirFlag(cmd, &cacheDir)
 	return cmd
 }

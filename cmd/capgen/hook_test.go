@@ -219,27 +219,36 @@ func testHookWithPodmanHookRunner(t *testing.T, bin string) {
 	}
 	defaults := []string{"CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_SETUID"}
 	net := capnames.SetOf(capnames.CAP_NET_BIND_SERVICE)
-	ours := map[string]string{plugin.CapabilitiesAnnotation: plugin.CapabilitiesAll, plugin.PodmanPrivilegedAnnotation: "FALSE"}
+	ours := map[string]string{plugin.CapabilitiesAnnotation: "all", plugin.PodmanPrivilegedAnnotation: plugin.PodmanFalse}
 	privileged := map[string]string{plugin.PodmanPrivilegedAnnotation: plugin.PodmanTrue}
-	unprivileged := map[string]string{plugin.PodmanPrivilegedAnnotation: "FALSE"}
+	unprivileged := map[string]string{plugin.PodmanPrivilegedAnnotation: plugin.PodmanFalse}
+	trust := []string{"--widen-privileged"}
 
-	type want struct{ widenAll, widenBounding bool }
+	// How the lists end: as written (each limited to what kernel, bounding
+	// set and runtime allow), or widened.
+	const (
+		asWritten     = "as written"
+		widenAll      = "bounding, effective and permitted widened"
+		widenBounding = "bounding widened"
+	)
 	tests := []struct {
 		name        string
-		runtime     string // "" runs the shipped arguments: containers.conf's default runtime
+		runtime     string   // "" runs the shipped arguments: containers.conf's default runtime
+		args        []string // added to the shipped arguments
 		uid         uint32
 		annotations map[string]string
 		caps        []string
-		want        *want // nil: the hook must not run
+		want        string
 	}{
-		{"not annotated: hook not injected", "", 0, unprivileged, defaults, nil},
-		{"our annotation, root, runc", "runc", 0, ours, defaults, &want{widenAll: true}},
-		{"our annotation, root, crun", "crun", 0, ours, defaults, &want{widenAll: true}},
-		{"our annotation, root, default runtime", "", 0, ours, defaults, &want{widenAll: true}},
-		{"podman --privileged, root, runc", "runc", 0, privileged, podmanPrivileged, &want{widenAll: true}},
-		{"podman --privileged, root, crun", "crun", 0, privileged, podmanPrivileged, &want{widenAll: true}},
-		{"our annotation, user 1000, runc", "runc", 1000, ours, defaults, &want{widenBounding: true}},
-		{"podman --privileged, user 1000, crun", "crun", 1000, privileged, podmanPrivileged, &want{widenBounding: true}},
+		{"not privileged, root, default runtime", "", nil, 0, unprivileged, defaults, asWritten},
+		{"capgen's former annotation ignored, root, runc", "runc", trust, 0, ours, defaults, asWritten},
+		{"capgen's former annotation ignored, user 1000, crun", "crun", trust, 1000, ours, defaults, asWritten},
+		{"podman --privileged, shipped arguments, runc", "runc", nil, 0, privileged, podmanPrivileged, asWritten},
+		{"podman --privileged, marker untrusted, short list", "runc", nil, 0, privileged, defaults, asWritten},
+		{"podman --privileged, trusted, root, runc", "runc", trust, 0, privileged, defaults, widenAll},
+		{"podman --privileged, trusted, root, crun", "crun", trust, 0, privileged, defaults, widenAll},
+		{"podman --privileged, trusted, root, default runtime", "", trust, 0, privileged, defaults, widenAll},
+		{"podman --privileged, trusted, user 1000, crun", "crun", trust, 1000, privileged, defaults, widenBounding},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -262,7 +271,7 @@ func testHookWithPodmanHookRunner(t *testing.T, bin string) {
 				}
 				runtime = resolveRuntime(t, cfg, runtime)
 			}
-			dir := installHook(t, bin, args...)
+			dir := installHook(t, bin, append(args, tt.args...)...)
 			manager, err := hooks.New(context.Background(), []string{dir}, podmanStages)
 			if err != nil {
 				t.Fatal(err)
@@ -274,12 +283,6 @@ func testHookWithPodmanHookRunner(t *testing.T, bin string) {
 				t.Fatal(err)
 			}
 			precreate := extension["precreate"]
-			if tt.want == nil {
-				if len(precreate) != 0 {
-					t.Fatalf("precreate hooks %+v for a spec without our annotations", precreate)
-				}
-				return
-			}
 			if len(precreate) != 1 || precreate[0].Path != bin {
 				t.Fatalf("precreate hooks %+v, want the capgen hook", precreate)
 			}
@@ -290,16 +293,24 @@ func testHookWithPodmanHookRunner(t *testing.T, bin string) {
 				t.Fatalf("RuntimeConfigFilter: %v", err)
 			}
 
-			want := allowed.Intersect(runtimeAccepts(t, runtime))
+			applies := allowed.Intersect(runtimeAccepts(t, runtime))
+			written := listSets(t, before.Process.Capabilities)
 			got := listSets(t, spec.Process.Capabilities)
-			wantSets := [5]capnames.Set{want, want, 0, want, 0}
-			if tt.want.widenBounding {
-				wantSets = [5]capnames.Set{want, net, net, net, net}
+			var wantSets [5]capnames.Set
+			switch tt.want {
+			case asWritten:
+				for i := range written {
+					wantSets[i] = written[i].Intersect(applies)
+				}
+			case widenAll:
+				wantSets = [5]capnames.Set{applies, applies, 0, applies, 0}
+			case widenBounding:
+				wantSets = [5]capnames.Set{applies, net, net, net, net}
 			}
 			names := [5]string{"bounding", "effective", "inheritable", "permitted", "ambient"}
 			for i := range got {
 				if got[i] != wantSets[i] {
-					t.Errorf("%s = %v, want %v (kernel ∩ bounding set ∩ %s)", names[i], got[i].Strings(), wantSets[i].Strings(), runtime)
+					t.Errorf("%s = %v, want %v (%s, kernel ∩ bounding set ∩ %s)", names[i], got[i].Strings(), wantSets[i].Strings(), tt.want, runtime)
 				}
 				if extra := got[i].Minus(allowed); extra != 0 {
 					t.Errorf("%s grants %v, which kernel and bounding set do not allow", names[i], extra.Strings())
@@ -323,9 +334,10 @@ func testHookFailureFailsTheContainer(t *testing.T, bin string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	annotations := map[string]string{plugin.CapabilitiesAnnotation: "everything", plugin.PodmanPrivilegedAnnotation: plugin.PodmanTrue}
-	spec := podmanSpec(0, annotations, []string{"CAP_KILL"}, nil)
-	before := podmanSpec(0, annotations, []string{"CAP_KILL"}, nil)
+	// An ociVersion the hook does not take: its input error.
+	spec := podmanSpec(0, nil, []string{"CAP_KILL"}, nil)
+	before := podmanSpec(0, nil, []string{"CAP_KILL"}, nil)
+	spec.Version, before.Version = "2.0.0", "2.0.0"
 	extension, err := manager.Hooks(spec, spec.Annotations, false)
 	if err != nil {
 		t.Fatal(err)
@@ -343,36 +355,32 @@ func testHookFailureFailsTheContainer(t *testing.T, bin string) {
 	}
 }
 
-// testHookAnnotationMatching checks which specs the shipped hooks.d file
-// injects the hook for, using the hook manager Podman uses.
+// testHookAnnotationMatching checks that the shipped hooks.d file injects
+// the hook for every container, whatever its annotations, using the hook
+// manager Podman uses: the hook materialises and limits every list, and
+// widening does not depend on the hook being injected.
 func testHookAnnotationMatching(t *testing.T, bin string) {
 	manager, err := hooks.New(context.Background(), []string{installHook(t, bin)}, podmanStages)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tests := []struct {
-		annotations map[string]string
-		want        bool
-	}{
-		{nil, false},
-		{map[string]string{plugin.PodmanPrivilegedAnnotation: "FALSE"}, false},
-		{map[string]string{plugin.PodmanPrivilegedAnnotation: plugin.PodmanTrue}, true},
-		{map[string]string{plugin.CapabilitiesAnnotation: plugin.CapabilitiesAll}, true},
-		{map[string]string{plugin.CapabilitiesAnnotation: plugin.CapabilitiesAll, plugin.PodmanPrivilegedAnnotation: "FALSE"}, true},
-		{map[string]string{"x" + plugin.CapabilitiesAnnotation: plugin.CapabilitiesAll}, false},
-		{map[string]string{plugin.CapabilitiesAnnotation: "allx"}, false},
-	}
-	for _, tt := range tests {
-		spec := podmanSpec(0, tt.annotations, []string{"CAP_KILL"}, nil)
-		extension, err := manager.Hooks(spec, tt.annotations, false)
+	for _, annotations := range []map[string]string{
+		nil,
+		{plugin.PodmanPrivilegedAnnotation: plugin.PodmanFalse},
+		{plugin.PodmanPrivilegedAnnotation: plugin.PodmanTrue},
+		{plugin.CapabilitiesAnnotation: "all"},
+		{"x" + plugin.CapabilitiesAnnotation: "allx"},
+	} {
+		spec := podmanSpec(0, annotations, []string{"CAP_KILL"}, nil)
+		extension, err := manager.Hooks(spec, annotations, false)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := len(extension["precreate"]) == 1; got != tt.want {
-			t.Errorf("annotations %v: hook injected %v, want %v", tt.annotations, got, tt.want)
+		if len(extension["precreate"]) != 1 {
+			t.Errorf("annotations %v: %d precreate hooks injected, want 1", annotations, len(extension["precreate"]))
 		}
 		if spec.Hooks != nil && !reflect.DeepEqual(*spec.Hooks, specs.Hooks{}) {
-			t.Errorf("annotations %v: the hook leaked into the runtime's hooks: %+v", tt.annotations, spec.Hooks)
+			t.Errorf("annotations %v: the hook leaked into the runtime's hooks: %+v", annotations, spec.Hooks)
 		}
 	}
 }
@@ -408,8 +416,6 @@ func testHookInvalidInput(t *testing.T, bin string) {
 		{"trailing garbage", nil, append(append([]byte{}, valid...), "}"...), "not a runtime spec"},
 		{"number entry", nil, bytes.Replace(valid, []byte(`"CAP_KILL"`), []byte(`39`), 1), "process.capabilities.bounding"},
 		{"null entry", nil, bytes.Replace(valid, []byte(`"CAP_KILL"`), []byte(`null`), 1), "process.capabilities.bounding[0] is null"},
-		{"unknown annotation value", nil, bytes.Replace(valid, []byte(`"process"`),
-			[]byte(`"annotations":{"`+plugin.CapabilitiesAnnotation+`":"yes"},"process"`), 1), `="yes"`},
 		{"over 16 MiB", nil, append(append([]byte{}, valid[:len(valid)-1]...),
 			append([]byte(`,"x":"`+strings.Repeat("a", plugin.MaxHookInput)), `"}`...)...), "larger than 16777216 bytes"},
 		{"bad policy", []string{"--policy", "most"}, valid, `policy "most"`},

@@ -34,6 +34,7 @@ type engines struct {
 	dir             string   // storage, hooks, shim links; removed by TestMain
 	storage         []string // global flags of both engines
 	image           string
+	nofile          string // --ulimit nofile=, see nofile
 	dropIn          string // containers.conf drop-in naming the shims' runtimes
 	runtimes        []engineRuntime
 }
@@ -81,7 +82,7 @@ func newEngines(t *testing.T, h host, podman, buildah string, rts []ociRuntime) 
 	if err != nil {
 		return nil, err
 	}
-	e := &engines{podman: podman, buildah: buildah, dir: dir, image: "localhost/capgen-e2e-busybox"}
+	e := &engines{podman: podman, buildah: buildah, dir: dir, image: "localhost/capgen-e2e-busybox", nofile: nofile(t)}
 	e.storage = []string{"--root", filepath.Join(dir, "root"), "--runroot", filepath.Join(dir, "runroot"), "--storage-driver", "vfs"}
 	e.capgen = buildCapgen(t)
 	if err := copyFile(e.capgen, filepath.Join(dir, "capgen")); err != nil {
@@ -167,18 +168,29 @@ func (e *engines) run(bin string, args ...string) (string, error) {
 // returns the container's sets.
 func (e *engines) podmanRun(t *testing.T, runtime, hooksDir string, opts ...string) plugin.Sets {
 	t.Helper()
-	args := append(append([]string{}, e.storage...), "--cgroup-manager", "cgroupfs", "--events-backend", "none", "--runtime", runtime)
-	if hooksDir != "" {
-		args = append(args, "--hooks-dir", hooksDir)
-	}
-	args = append(args, "run", "--rm", "--network", "none", "--ulimit", "nofile="+nofile(t), "--ulimit", "nproc=32768:32768",
-		"--security-opt", "seccomp=unconfined") // runc v1.0.0-rc92 fails Podman's default profile (bdflush)
-	args = append(append(args, opts...), e.image, "grep", "Cap", "/proc/self/status")
-	out, err := e.run(e.podman, args...)
+	return e.podmanRunImage(t, runtime, hooksDir, e.image, opts...)
+}
+
+// podmanRunImage is podmanRun with image.
+func (e *engines) podmanRunImage(t *testing.T, runtime, hooksDir, image string, opts ...string) plugin.Sets {
+	t.Helper()
+	out, err := e.podmanTry(runtime, hooksDir, image, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return mustStatus(t, out)
+}
+
+// podmanTry is podmanRunImage returning podman's output and its error.
+func (e *engines) podmanTry(runtime, hooksDir, image string, opts ...string) (string, error) {
+	args := append(append([]string{}, e.storage...), "--cgroup-manager", "cgroupfs", "--events-backend", "none", "--runtime", runtime)
+	if hooksDir != "" {
+		args = append(args, "--hooks-dir", hooksDir)
+	}
+	args = append(args, "run", "--rm", "--network", "none", "--ulimit", "nofile="+e.nofile, "--ulimit", "nproc=32768:32768",
+		"--security-opt", "seccomp=unconfined") // runc v1.0.0-rc92 fails Podman's default profile (bdflush)
+	args = append(append(args, opts...), image, "grep", "Cap", "/proc/self/status")
+	return e.run(e.podman, args...)
 }
 
 // buildahRun runs `grep Cap /proc/self/status` with buildah run through
@@ -231,18 +243,33 @@ func nofile(t *testing.T) string {
 	return f[0] + ":" + f[1]
 }
 
-// writeHook writes capgen's hook for runtime into a new hooks directory:
-// for privileged containers, or with always for every container.
-func (e *engines) writeHook(t *testing.T, runtime string, always bool) string {
+// shippedHook is the hooks.d file the README installs.
+const shippedHook = "../../cmd/capgen/hooks.d/99-capgen.json"
+
+// writeHook installs the shipped hooks.d file into a new hooks directory
+// as the README says, for runtime, with capgen's path and the test's cache
+// directory put in and args added to the hook's arguments.
+func (e *engines) writeHook(t *testing.T, runtime string, args ...string) string {
 	t.Helper()
-	dir := t.TempDir()
-	when := `{"annotations": {"^(io\\.github\\.capgen-dev\\.capabilities|io\\.podman\\.annotations\\.privileged)$": "^(all|TRUE)$"}}`
-	if always {
-		when = `{"always": true}`
+	data, err := os.ReadFile(shippedHook)
+	if err != nil {
+		t.Fatal(err)
 	}
-	hook := fmt.Sprintf(`{"version": "1.0.0", "hook": {"path": %q, "args": ["capgen", "hook", "--runtime", %q, "--cache-dir", %q], "timeout": 30},
-  "when": %s, "stages": ["precreate"]}`, e.capgen, runtime, filepath.Join(e.dir, "cache"), when)
-	writeFile(t, filepath.Join(dir, "99-capgen.json"), []byte(hook), 0o644)
+	var file map[string]any
+	if err := json.Unmarshal(data, &file); err != nil {
+		t.Fatalf("%s: %v", shippedHook, err)
+	}
+	hook := file["hook"].(map[string]any)
+	hook["path"] = e.capgen
+	for _, a := range append([]string{"--runtime", runtime, "--cache-dir", filepath.Join(e.dir, "cache")}, args...) {
+		hook["args"] = append(hook["args"].([]any), a)
+	}
+	hook["timeout"] = 30 // the trial of an old runtime on a loaded CI machine
+	if data, err = json.Marshal(file); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, filepath.Base(shippedHook)), data, 0o644)
 	return dir
 }
 
@@ -265,8 +292,8 @@ func checkRootSets(t *testing.T, what string, got plugin.Sets, want capnames.Set
 	t.Logf("%s: CapBnd %s", what, got.Bounding.Bitmap())
 }
 
-// Podman 4.3.1 with capgen's hook: --privileged (the hook as installed,
-// for privileged containers), and with the hook rewriting every container
+// Podman 4.3.1 with capgen's hook as the README installs it (every
+// container): --privileged, with and without --widen-privileged,
 // --cap-add=all, --cap-drop and --user 1000 --cap-add net_bind_service.
 func TestE2EPodmanHook(t *testing.T) {
 	e := requireEngines(t)
@@ -276,12 +303,13 @@ func TestE2EPodmanHook(t *testing.T) {
 		r := er.r
 		t.Run(r.name, func(t *testing.T) {
 			full := r.applies()
-			checkRootSets(t, "--privileged", e.podmanRun(t, r.path, e.writeHook(t, r.path, false), "--privileged"), full)
-			always := e.writeHook(t, r.path, true)
-			checkRootSets(t, "--cap-add=all", e.podmanRun(t, r.path, always, "--cap-add=all"), full)
-			checkRootSets(t, "--cap-drop chown", e.podmanRun(t, r.path, always, "--cap-drop", "chown"),
+			hook := e.writeHook(t, r.path)
+			checkRootSets(t, "--privileged", e.podmanRun(t, r.path, hook, "--privileged"), full)
+			checkRootSets(t, "--privileged, --widen-privileged", e.podmanRun(t, r.path, e.writeHook(t, r.path, "--widen-privileged"), "--privileged"), full)
+			checkRootSets(t, "--cap-add=all", e.podmanRun(t, r.path, hook, "--cap-add=all"), full)
+			checkRootSets(t, "--cap-drop chown", e.podmanRun(t, r.path, hook, "--cap-drop", "chown"),
 				defaults.Minus(capnames.SetOf(capnames.CAP_CHOWN)).Intersect(full))
-			got := e.podmanRun(t, r.path, always, "--user", "1000", "--cap-add", "net_bind_service")
+			got := e.podmanRun(t, r.path, hook, "--user", "1000", "--cap-add", "net_bind_service")
 			if want := defaults.Union(netBind).Intersect(full); got.Bounding != want || got.Effective != netBind || got.Ambient != netBind {
 				t.Errorf("--user 1000 --cap-add net_bind_service: CapBnd %s CapEff %s CapAmb %s; want %s, %s, %s",
 					got.Bounding.Bitmap(), got.Effective.Bitmap(), got.Ambient.Bitmap(), want.Bitmap(), netBind.Bitmap(), netBind.Bitmap())

@@ -1,0 +1,173 @@
+package plugin
+
+import (
+	"bytes"
+	"context"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/capgen-dev/capgen/capnames"
+)
+
+// Whatever an image, a user or a pod spec sets as annotations, neither the
+// hook nor the shim grants more than for the same spec without them. The
+// one exception is the hook told by its administrator to trust Podman's
+// privileged marker (HookEnv.TrustPrivileged), for that marker's "TRUE".
+
+// annotationKeys and annotationValues are what the generators below draw
+// from: every annotation capgen reads, near misses of them, and values
+// that once meant something to capgen or Podman.
+var (
+	annotationKeys = []string{
+		CapabilitiesAnnotation, PodmanPrivilegedAnnotation, ShimAnnotation, ImageLabel,
+		"IO.PODMAN.ANNOTATIONS.PRIVILEGED", CapabilitiesAnnotation + " ", "io.podman.annotations.privileged/ctr",
+		"org.opencontainers.image.title", "io.kubernetes.cri.container-type",
+	}
+	annotationValues = []string{"all", "ALL", "TRUE", "true", "FALSE", "", "garbage", "ALL_CAPS", "39", "CAP_SYS_ADMIN", "TRUE\n"}
+	entryPool        = []string{
+		"CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_SYS_ADMIN", "CAP_BPF", "CAP_SYS_RESOURCE",
+		"ALL_CAPS", "39", "24", "all", "CAP_FOO", "ſys_admin",
+	}
+)
+
+// annotationsFrom decodes data as key NUL value NUL pairs; a byte below
+// len(pool) alone picks from the pools instead.
+func annotationsFrom(data []byte) map[string]string {
+	m := map[string]string{}
+	parts := bytes.Split(data, []byte{0})
+	for i := 0; i+1 < len(parts); i += 2 {
+		m[pick(parts[i], annotationKeys)] = pick(parts[i+1], annotationValues)
+	}
+	return m
+}
+
+func pick(b []byte, pool []string) string {
+	if len(b) == 1 && int(b[0]) < len(pool) {
+		return pool[b[0]]
+	}
+	return string(b)
+}
+
+// listsFrom makes five capability lists from a seed.
+func listsFrom(seed uint64) [5][]string {
+	r := rand.New(rand.NewPCG(seed, seed>>7))
+	var lists [5][]string
+	for i := range lists {
+		for range r.IntN(5) {
+			lists[i] = append(lists[i], entryPool[r.IntN(len(entryPool))])
+		}
+	}
+	return lists
+}
+
+// grantedSets is what the five lists of out grant to the runtime f on a
+// kernel whose last capability is last (asRuntimeReads).
+func grantedSets(t *testing.T, out []byte, f *Features, last capnames.Cap) [5]capnames.Set {
+	t.Helper()
+	var sets [5]capnames.Set
+	for i, l := range outputLists(t, out) {
+		sets[i], _ = asRuntimeReads(f, l, last)
+	}
+	return sets
+}
+
+// FuzzAnnotationsNeverWiden runs the hook's filter on one spec with the
+// fuzzed annotations and without any, and checks that no list grants more
+// with them, unless the trusted privileged marker is "TRUE"; with
+// TrustPrivileged off (the shim, and the hook by default) the grants are
+// the same. Annotations never make the filter fail.
+func FuzzAnnotationsNeverWiden(f *testing.F) {
+	f.Add([]byte("\x00\x00\x01\x00\x02"), uint64(7), uint32(0), false, uint8(10), uint64(1<<63-1), uint8(3), uint8(0))
+	f.Add([]byte("\x01\x00\x02"), uint64(9), uint32(1000), true, uint8(10), uint64(1<<24-1), uint8(4), uint8(1))
+	f.Add([]byte("\x00\x00\x00\x01\x00\x00"), uint64(3), uint32(0), true, uint8(10), uint64(1<<63-1), uint8(7), uint8(3))
+	f.Fuzz(func(t *testing.T, annData []byte, listSeed uint64, uid uint32, trust bool, lastSeed uint8, boundingSeed uint64, rtSeed, policySeed uint8) {
+		last := capnames.Cap(30 + int(lastSeed)%34)
+		env := HookEnv{
+			Env:             Env{KernelLast: last, Bounding: capnames.UpTo(last) & capnames.Set(boundingSeed)},
+			Features:        fuzzRuntimes[int(rtSeed)%len(fuzzRuntimes)],
+			Policy:          Policy(policySeed % 4),
+			TrustPrivileged: trust,
+		}
+		annotations := annotationsFrom(annData)
+		lists := listsFrom(listSeed)
+		plain, _, errPlain := FilterConfig(hookSpec(t, uid, nil, lists), env)
+		out, _, err := FilterConfig(hookSpec(t, uid, annotations, lists), env)
+		if (err != nil) != (errPlain != nil) {
+			t.Fatalf("annotations %q: error %v; without them: %v", annotations, err, errPlain)
+		}
+		if err != nil {
+			return
+		}
+		with, without := grantedSets(t, out, env.Features, last), grantedSets(t, plain, env.Features, last)
+		marked := trust && annotations[PodmanPrivilegedAnnotation] == PodmanTrue
+		for i := range with {
+			switch {
+			case marked:
+				continue // the administrator's trusted marker: widening is the point
+			case !trust && with[i] != without[i]:
+				t.Fatalf("%s: annotations %q, untrusted: grants %v; without them %v", capListNames[i], annotations, with[i].Strings(), without[i].Strings())
+			case with[i].Minus(without[i]) != 0:
+				t.Fatalf("%s: annotations %q grant %v beyond %v", capListNames[i], annotations, with[i].Minus(without[i]).Strings(), without[i].Strings())
+			}
+		}
+	})
+}
+
+// TestShimAnnotationsNeverWiden is the same property through the runtime
+// shim itself: random annotation maps on a bundle's config.json leave the
+// shim's rewrite exactly what it is for the same bundle without them, and
+// never fail the container.
+func TestShimAnnotationsNeverWiden(t *testing.T) {
+	runtime, _ := shimFixture(t, allNamesFeatures()) // runc 1.1.5's features
+	prober := &Prober{CacheDir: t.TempDir()}
+	f, err := prober.Probe(context.Background(), runtime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last, err := capnames.KernelLast()
+	if err != nil {
+		t.Fatal(err)
+	}
+	shim := func(annotations map[string]string, lists [5][]string, uid uint32) [5]capnames.Set {
+		t.Helper()
+		bundle := t.TempDir()
+		config := filepath.Join(bundle, "config.json")
+		if err := os.WriteFile(config, hookSpec(t, uid, annotations, lists), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := RunShim(context.Background(), []string{"create", "--bundle", bundle, "ctr"},
+			ShimOptions{Runtime: runtime, Prober: prober}); err != nil {
+			t.Fatalf("annotations %q: %v", annotations, err)
+		}
+		out, err := os.ReadFile(config)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return grantedSets(t, out, f, last)
+	}
+	r := rand.New(rand.NewPCG(14, 2026))
+	const n = 300
+	for range n {
+		annotations := map[string]string{}
+		for range 1 + r.IntN(4) {
+			annotations[annotationKeys[r.IntN(len(annotationKeys))]] = annotationValues[r.IntN(len(annotationValues))]
+		}
+		lists, uid := listsFrom(r.Uint64()), uint32(r.IntN(2)*1000)
+		if with, without := shim(annotations, lists, uid), shim(nil, lists, uid); with != without {
+			t.Fatalf("uid %d, lists %q, annotations %q: the shim grants %v; without them %v",
+				uid, lists, annotations, setsString(with), setsString(without))
+		}
+	}
+	t.Logf("%d random annotation maps through the shim: no grant changed", n)
+}
+
+func setsString(s [5]capnames.Set) string {
+	parts := make([]string, len(s))
+	for i, set := range s {
+		parts[i] = capListNames[i] + " " + set.Bitmap()
+	}
+	return strings.Join(parts, ", ")
+}
