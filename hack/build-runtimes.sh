@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Build the runc releases the end-to-end matrix runs against into DIR, as
-# DIR/runc-<version>, skipping those already there. The e2e suite finds
+# Build the runc and crun releases the end-to-end matrix runs against into
+# DIR, as DIR/runc-<version> and DIR/crun-<version>, skipping those already
+# there. The e2e suite finds
 # them through CAPGEN_E2E_RUNTIMES=DIR; .ci/run keeps DIR outside the
 # checkout so a later run on the same machine reuses the builds.
 #
@@ -13,7 +14,14 @@
 # names from the module proxy instead. A runc built this
 # way prints no release number in --version, hence the file names.
 #
-# Usage: hack/build-runtimes.sh DIR [VERSION...]
+# crun is C: its releases 1.17 and 1.27.1 (the first with features that
+# list capabilities, and a recent one) are built from the source tarballs
+# in ../shared/peers/crun beside the checkout (CAPGEN_CRUN_SOURCES moves
+# it), with autotools and the packages .ci/run installs (build-essential
+# pkgconf autoconf automake libtool python3 go-md2man libsystemd-dev
+# libprotobuf-c-dev libcap-dev libseccomp-dev libyajl-dev).
+#
+# Usage: hack/build-runtimes.sh DIR [VERSION...]   (crun-1.17 names a crun)
 set -euo pipefail
 
 if [ $# -lt 1 ]; then
@@ -27,7 +35,7 @@ if [ ${#versions[@]} -eq 0 ]; then
 	# The runc of the original "unknown capability CAP_PERFMON" reports
 	# (rc91, rc92), the first to know the 5.8/5.9 names (rc93), the last
 	# without a features command (1.0.2), and later releases with one.
-	versions=(v1.0.0-rc91 v1.0.0-rc92 v1.0.0-rc93 v1.0.2 v1.2.8 v1.3.7 v1.4.4 v1.5.3)
+	versions=(v1.0.0-rc91 v1.0.0-rc92 v1.0.0-rc93 v1.0.2 v1.2.8 v1.3.7 v1.4.4 v1.5.3 crun-1.17 crun-1.27.1)
 fi
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
@@ -64,6 +72,37 @@ build() { # version
 	echo "runc $v: $out"
 }
 
+crun_sources=${CAPGEN_CRUN_SOURCES:-$(dirname "$0")/../../shared/peers/crun}
+
+build_crun() { # version
+	local v=$1 out=$dir/crun-$1 tarball=$crun_sources/crun-$1.tar.xz
+	if [ -x "$out" ] && "$out" --version 2>/dev/null | grep -qx "crun version $v"; then
+		echo "crun $v: already built ($out)"
+		return
+	fi
+	if [ ! -f "$tarball" ]; then
+		echo "crun $v: no source tarball $tarball" >&2
+		return 1
+	fi
+	echo "crun $v: building from $tarball"
+	tar -C "$work" -xJf "$tarball"
+	# autogen.sh's git submodule update fails outside a git checkout; the
+	# tarball already holds the submodules.
+	(cd "$work/crun-$v" && ./autogen.sh && ./configure --quiet && make -j"$(nproc)") >"$work/crun-$v.log" 2>&1 || {
+		tail -40 "$work/crun-$v.log" >&2
+		return 1
+	}
+	if ! "$work/crun-$v/crun" --version | grep -qx "crun version $v"; then
+		echo "crun $v: the build prints $("$work/crun-$v/crun" --version | head -1)" >&2
+		return 1
+	fi
+	mv "$work/crun-$v/crun" "$out"
+	echo "crun $v: $out"
+}
+
 for v in "${versions[@]}"; do
-	build "$v"
+	case $v in
+	crun-*) build_crun "${v#crun-}" ;;
+	*) build "$v" ;;
+	esac
 done
