@@ -108,8 +108,8 @@ func TestE2EAnnotationsNeverWiden(t *testing.T) {
 	for _, er := range e.runtimes {
 		t.Run(er.r.name, func(t *testing.T) {
 			modes := []struct{ name, runtime, hooks string }{
-				{"hook", er.r.path, e.writeHook(t, er.r.path)},
-				{"hook --widen-privileged", er.r.path, e.writeHook(t, er.r.path, "--widen-privileged")},
+				{"hook", er.path, e.writeHook(t, er.path)},
+				{"hook --widen-privileged", er.path, e.writeHook(t, er.path, "--widen-privileged")},
 				{"shim", er.shim, ""},
 			}
 			for _, flags := range flagSets {
@@ -117,7 +117,7 @@ func TestE2EAnnotationsNeverWiden(t *testing.T) {
 				if flags != nil {
 					what = strings.Join(flags, " ")
 				}
-				plain := e.podmanOutcome(t, er.r.path, "", e.image, flags...)
+				plain := e.podmanOutcome(t, er.path, "", e.image, flags...)
 				t.Logf("%s, plain image, unmodified podman: %v", what, plain)
 				check := func(image string, want outcome, opts []string) {
 					t.Helper()
@@ -136,8 +136,8 @@ func TestE2EAnnotationsNeverWiden(t *testing.T) {
 					if img.labelled {
 						// podman reads the label itself: the unmodified engine's
 						// answer for this image is the expectation.
-						want = e.podmanOutcome(t, er.r.path, "", img.name, flags...)
-					} else if base := e.podmanOutcome(t, er.r.path, "", img.name, flags...); base != plain {
+						want = e.podmanOutcome(t, er.path, "", img.name, flags...)
+					} else if base := e.podmanOutcome(t, er.path, "", img.name, flags...); base != plain {
 						t.Fatalf("%s: unmodified podman gives %s %v, the plain image %v", what, img.name, base, plain)
 					}
 					check(img.name, want, flags)

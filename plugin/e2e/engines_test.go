@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -21,8 +22,10 @@ import (
 
 // The real engines of this machine — Debian's podman 4.3.1 and buildah
 // 1.28.2 — with capgen's precreate hook and with its runtime shim, each over
-// Debian's runc 1.1.5 and runc v1.0.0-rc92, which fails any container
-// naming a capability after CAP_AUDIT_READ.
+// Debian's runc 1.1.5, runc v1.0.0-rc92, which fails any container naming a
+// capability after CAP_AUDIT_READ, and crun 1.17 and 1.27.1. On a hybrid
+// cgroup host the engines run crun through a wrapper that hides
+// /sys/fs/cgroup/unified (see needsHybridWorkaround).
 
 // engineTimeout bounds one engine command.
 const engineTimeout = 2 * time.Minute
@@ -42,7 +45,8 @@ type engines struct {
 // engineRuntime is a real runtime and the shim standing for it.
 type engineRuntime struct {
 	r    ociRuntime
-	shim string // a link capgen-KEY to capgen, KEY the runtime's engine.runtimes name
+	path string // what the engine runs: r.path, or its hybrid-cgroup wrapper
+	shim string // a link capgen-KEY to capgen, KEY the runtime's engine.runtimes name for path
 }
 
 var shared = struct {
@@ -58,12 +62,12 @@ func requireEngines(t *testing.T) *engines {
 	h, rts := setup(t)
 	var picked []ociRuntime
 	for _, r := range rts {
-		if r.kind == "runc" && (strings.HasPrefix(r.name, "runc-1.1.5") || r.name == "runc-v1.0.0-rc92") {
+		if strings.HasPrefix(r.name, "runc-1.1.5") || slices.Contains([]string{"runc-v1.0.0-rc92", "crun-1.17", "crun-1.27.1"}, r.name) {
 			picked = append(picked, r)
 		}
 	}
-	if len(picked) != 2 {
-		unavailable(t, "the engine tests need Debian's runc 1.1.5 and runc v1.0.0-rc92 (%s); found %d", runtimesVar, len(picked))
+	if len(picked) != 4 {
+		unavailable(t, "the engine tests need Debian's runc 1.1.5, runc v1.0.0-rc92, crun 1.17 and 1.27.1 (%s); found %d", runtimesVar, len(picked))
 	}
 	podman, errP := exec.LookPath("podman")
 	buildah, errB := exec.LookPath("buildah")
@@ -95,12 +99,16 @@ func newEngines(t *testing.T, h host, podman, buildah string, rts []ociRuntime) 
 	conf.WriteString("# capgen's end-to-end tests: the runtimes of their shims. Remove if left behind.\n[engine.runtimes]\n")
 	for _, r := range rts {
 		key := "capgen-e2e-" + hex.EncodeToString(suffix[:]) + "-" + strings.NewReplacer(".", "-", "+", "-").Replace(r.name)
-		fmt.Fprintf(&conf, "%q = [%q]\n", key, r.path)
+		path := r.path
+		if r.needsHybridWorkaround() {
+			path = hybridWrapper(t, dir, r)
+		}
+		fmt.Fprintf(&conf, "%q = [%q]\n", key, path)
 		shim := filepath.Join(dir, plugin.ShimPrefix+key)
 		if err := os.Symlink(e.capgen, shim); err != nil {
 			return nil, err
 		}
-		e.runtimes = append(e.runtimes, engineRuntime{r: r, shim: shim})
+		e.runtimes = append(e.runtimes, engineRuntime{r: r, path: path, shim: shim})
 	}
 	// Podman runs "RUNTIME start" with no environment but XDG_RUNTIME_DIR,
 	// so the shim finds its runtime through a drop-in, as installed.
@@ -303,13 +311,13 @@ func TestE2EPodmanHook(t *testing.T) {
 		r := er.r
 		t.Run(r.name, func(t *testing.T) {
 			full := r.applies()
-			hook := e.writeHook(t, r.path)
-			checkRootSets(t, "--privileged", e.podmanRun(t, r.path, hook, "--privileged"), full)
-			checkRootSets(t, "--privileged, --widen-privileged", e.podmanRun(t, r.path, e.writeHook(t, r.path, "--widen-privileged"), "--privileged"), full)
-			checkRootSets(t, "--cap-add=all", e.podmanRun(t, r.path, hook, "--cap-add=all"), full)
-			checkRootSets(t, "--cap-drop chown", e.podmanRun(t, r.path, hook, "--cap-drop", "chown"),
+			hook := e.writeHook(t, er.path)
+			checkRootSets(t, "--privileged", e.podmanRun(t, er.path, hook, "--privileged"), full)
+			checkRootSets(t, "--privileged, --widen-privileged", e.podmanRun(t, er.path, e.writeHook(t, er.path, "--widen-privileged"), "--privileged"), full)
+			checkRootSets(t, "--cap-add=all", e.podmanRun(t, er.path, hook, "--cap-add=all"), full)
+			checkRootSets(t, "--cap-drop chown", e.podmanRun(t, er.path, hook, "--cap-drop", "chown"),
 				defaults.Minus(capnames.SetOf(capnames.CAP_CHOWN)).Intersect(full))
-			got := e.podmanRun(t, r.path, hook, "--user", "1000", "--cap-add", "net_bind_service")
+			got := e.podmanRun(t, er.path, hook, "--user", "1000", "--cap-add", "net_bind_service")
 			if want := defaults.Union(netBind).Intersect(full); got.Bounding != want || got.Effective != netBind || got.Ambient != netBind {
 				t.Errorf("--user 1000 --cap-add net_bind_service: CapBnd %s CapEff %s CapAmb %s; want %s, %s, %s",
 					got.Bounding.Bitmap(), got.Effective.Bitmap(), got.Ambient.Bitmap(), want.Bitmap(), netBind.Bitmap(), netBind.Bitmap())
@@ -372,6 +380,7 @@ func TestE2EShimAllCaps(t *testing.T) {
 			}
 			shimmed := r
 			shimmed.path = er.shim
+			shimmed.host.hybrid = false // the shim's runtime is the wrapper already
 			got := runConfig(t, shimmed, marshalSpec(t, spec))
 			checkRootSets(t, "ALL_CAPS through "+filepath.Base(er.shim), got, r.applies())
 		})

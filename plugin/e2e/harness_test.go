@@ -157,20 +157,27 @@ func requireRuntime(t *testing.T, h host, kind string) ociRuntime {
 	}
 	for _, p := range candidates {
 		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
-			r := ociRuntime{name: kind + "-" + installedVersion(p), kind: kind, path: p,
-				names: capnames.UpTo(capnames.CAP_CHECKPOINT_RESTORE), numerals: kind == "crun", host: h}
-			if r.needsHybridWorkaround() {
-				u, err := exec.LookPath("unshare")
-				if err != nil {
-					unavailable(t, "crun on a hybrid cgroup host needs unshare(1): %v", err)
-				}
-				r.host.unshare = u
-			}
-			return r
+			return newRuntime(t, h, kind+"-"+installedVersion(p), kind, p, capnames.CAP_CHECKPOINT_RESTORE)
 		}
 	}
 	unavailable(t, "OCI runtime %s not found in %s (Debian: apt-get install %s)", kind, strings.Join(candidates, ", "), kind)
 	return ociRuntime{}
+}
+
+// newRuntime describes the runtime at path, of kind "runc" or "crun", which
+// applies the canonical names up to lastName and, for crun (libcap's
+// cap_from_name), numerals.
+func newRuntime(t *testing.T, h host, name, kind, path string, lastName capnames.Cap) ociRuntime {
+	t.Helper()
+	r := ociRuntime{name: name, kind: kind, path: path, names: capnames.UpTo(lastName), numerals: kind == "crun", host: h}
+	if r.needsHybridWorkaround() {
+		u, err := exec.LookPath("unshare")
+		if err != nil {
+			unavailable(t, "crun on a hybrid cgroup host needs unshare(1): %v", err)
+		}
+		r.host.unshare = u
+	}
+	return r
 }
 
 // installedVersion is the version a packaged runtime prints ("1.1.5+ds1"),
@@ -198,6 +205,26 @@ func (r ociRuntime) needsHybridWorkaround() bool { return r.kind == "crun" && r.
 // left it behind.
 func (r ociRuntime) run(t *testing.T, bundle string) string {
 	t.Helper()
+	stdout, stderr, err := r.tryRun(t, bundle)
+	if err != nil {
+		t.Fatalf("%v\nstdout:\n%s\nstderr:\n%s", err, stdout, stderr)
+	}
+	if stderr != "" {
+		t.Logf("%s run: stderr: %s", r.name, strings.TrimSpace(stderr))
+	}
+	// runc 1.0 and later warn about the entries they drop; crun drops
+	// them silently, which reads (kernel_test.go) accounts for.
+	if strings.Contains(stderr, "ignoring unknown or unavailable capabilities") {
+		t.Errorf("%s dropped capability entries: %s", r.name, strings.TrimSpace(stderr))
+	}
+	return stdout
+}
+
+// tryRun runs the container of bundle and returns its stdout, the
+// runtime's stderr and the error, if it failed. The container is deleted
+// when t ends if the runtime left it behind.
+func (r ociRuntime) tryRun(t *testing.T, bundle string) (stdout, stderr string, err error) {
+	t.Helper()
 	id := containerID(t)
 	t.Cleanup(func() { r.deleteIfLeft(t, id) })
 	args := []string{r.path, "run", "--bundle", bundle, id}
@@ -208,21 +235,13 @@ func (r ociRuntime) run(t *testing.T, bundle string) string {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
 	defer cancel()
-	var stdout, stderr bytes.Buffer
+	var out, errOut bytes.Buffer
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.Stdout, cmd.Stderr = &out, &errOut
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("%s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, stdout.String(), stderr.String())
+		return out.String(), errOut.String(), fmt.Errorf("%s: %w", strings.Join(args, " "), err)
 	}
-	if stderr.Len() > 0 {
-		t.Logf("%s run: stderr: %s", r.name, strings.TrimSpace(stderr.String()))
-	}
-	// runc 1.0 and later warn about the entries they drop; crun drops
-	// them silently, which reads (kernel_test.go) accounts for.
-	if strings.Contains(stderr.String(), "ignoring unknown or unavailable capabilities") {
-		t.Errorf("%s dropped capability entries: %s", r.name, strings.TrimSpace(stderr.String()))
-	}
-	return stdout.String()
+	return out.String(), errOut.String(), nil
 }
 
 // deleteIfLeft force-deletes container id when the runtime still has it

@@ -33,14 +33,14 @@ func buildCapgen(t *testing.T) string {
 	return bin
 }
 
-// runHook runs `capgen hook --runtime r` on config and returns its stdout
-// and stderr, failing t when it does not succeed.
-func runHook(t *testing.T, capgen string, r ociRuntime, config []byte) (stdout []byte, stderr string) {
+// runHook runs `capgen hook --runtime r` with args on config and returns
+// its stdout and stderr, failing t when it does not succeed.
+func runHook(t *testing.T, capgen string, r ociRuntime, config []byte, args ...string) (stdout []byte, stderr string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var out, errOut bytes.Buffer
-	cmd := exec.CommandContext(ctx, capgen, "hook", "--runtime", r.path, "--cache-dir", t.TempDir())
+	cmd := exec.CommandContext(ctx, capgen, append([]string{"hook", "--runtime", r.path, "--cache-dir", t.TempDir()}, args...)...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(config), &out, &errOut
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("capgen hook --runtime %s: %v\nstderr:\n%s", r.path, err, errOut.String())

@@ -13,8 +13,9 @@ import (
 	"github.com/capgen-dev/capgen/plugin"
 )
 
-// runtimesVar names the directory of the runc releases that
-// hack/build-runtimes.sh builds, as runc-<version>; .ci/run sets it.
+// runtimesVar names the directory of the runc and crun releases that
+// hack/build-runtimes.sh builds, as runc-<version> and crun-<version>;
+// .ci/run sets it.
 const runtimesVar = "CAPGEN_E2E_RUNTIMES"
 
 // A release is a runc release of the matrix and what it names, from its
@@ -29,6 +30,14 @@ type release struct {
 	lastName capnames.Cap // the last capability it names
 }
 
+// crunReleases are the crun releases built from ../shared/peers/crun:
+// both list all 41 names in features and, like every crun, take numerals
+// through libcap.
+var crunReleases = []release{
+	{"1.17", capnames.CAP_CHECKPOINT_RESTORE},
+	{"1.27.1", capnames.CAP_CHECKPOINT_RESTORE},
+}
+
 var runcReleases = []release{
 	{"v1.0.0-rc91", capnames.CAP_AUDIT_READ},
 	{"v1.0.0-rc92", capnames.CAP_AUDIT_READ},
@@ -41,7 +50,7 @@ var runcReleases = []release{
 }
 
 // setup returns the host and every runtime of the matrix — Debian's runc
-// and crun, and the runc releases in $CAPGEN_E2E_RUNTIMES — or skips t
+// and crun, and the runc and crun releases in $CAPGEN_E2E_RUNTIMES — or skips t
 // (fails it with CAPGEN_REQUIRE_E2E=1) when any is missing.
 func setup(t *testing.T) (host, []ociRuntime) {
 	t.Helper()
@@ -50,13 +59,14 @@ func setup(t *testing.T) (host, []ociRuntime) {
 	return h, append(rts, requireReleases(t, h)...)
 }
 
-// requireReleases returns the runc releases built into $CAPGEN_E2E_RUNTIMES.
+// requireReleases returns the runc and crun releases built into
+// $CAPGEN_E2E_RUNTIMES.
 func requireReleases(t *testing.T, h host) []ociRuntime {
 	t.Helper()
 	dir := os.Getenv(runtimesVar)
 	if dir == "" {
 		// The installed runtimes still run; only the releases are missing.
-		msg := fmt.Sprintf("%s is not set, so the runc releases are not run: build them with hack/build-runtimes.sh DIR and set %s=DIR", runtimesVar, runtimesVar)
+		msg := fmt.Sprintf("%s is not set, so the runc and crun releases are not run: build them with hack/build-runtimes.sh DIR and set %s=DIR", runtimesVar, runtimesVar)
 		if os.Getenv(requireVar) == "1" {
 			t.Fatalf("%s (%s=1 requires them)", msg, requireVar)
 		}
@@ -64,14 +74,19 @@ func requireReleases(t *testing.T, h host) []ociRuntime {
 		return nil
 	}
 	var rts []ociRuntime
-	for _, rel := range runcReleases {
-		path := filepath.Join(dir, "runc-"+rel.version)
-		if st, err := os.Stat(path); err != nil || !st.Mode().IsRegular() || st.Mode()&0o111 == 0 {
-			unavailable(t, "runc %s is not built in %s (hack/build-runtimes.sh %s)", rel.version, dir, dir)
-			continue
+	for _, kind := range []struct {
+		name     string
+		releases []release
+	}{{"runc", runcReleases}, {"crun", crunReleases}} {
+		for _, rel := range kind.releases {
+			name := kind.name + "-" + rel.version
+			path := filepath.Join(dir, name)
+			if st, err := os.Stat(path); err != nil || !st.Mode().IsRegular() || st.Mode()&0o111 == 0 {
+				unavailable(t, "%s %s is not built in %s (hack/build-runtimes.sh %s)", kind.name, rel.version, dir, dir)
+				continue
+			}
+			rts = append(rts, newRuntime(t, h, name, kind.name, path, rel.lastName))
 		}
-		rts = append(rts, ociRuntime{name: "runc-" + rel.version, kind: "runc", path: path,
-			names: capnames.UpTo(rel.lastName), host: h})
 	}
 	return rts
 }

@@ -14,8 +14,9 @@ import (
 )
 
 // Every runtime of the matrix is learned the way its release allows: runc
-// 1.1 and later list their capabilities in features; older runc and crun
-// 1.8.1 have no features command and are tried. A trial learns exactly
+// 1.1 and later and crun 1.17 and 1.27.1 list their capabilities in
+// features; older runc and crun 1.8.1 have no features command and are
+// tried. A trial learns exactly
 // the names the release applies, and numerals for crun only.
 func TestE2ELearned(t *testing.T) {
 	_, rts := setup(t)
@@ -48,12 +49,9 @@ func TestE2ELearned(t *testing.T) {
 }
 
 // hasFeaturesCommand reports whether r's release has "features": runc
-// 1.1.0 and later. crun 1.8.1 has none.
+// 1.1.0 and later, crun 1.9 and later. Debian's crun 1.8.1 has none.
 func hasFeaturesCommand(r ociRuntime) bool {
-	if r.kind == "crun" {
-		return false
-	}
-	for _, old := range []string{"runc-v1.0.", "runc-1.0."} {
+	for _, old := range []string{"runc-v1.0.", "runc-1.0.", "crun-1.8."} {
 		if strings.HasPrefix(r.name, old) {
 			return false
 		}
