@@ -13,7 +13,8 @@ benchtime=${BENCHTIME:-1s}
 
 raw=$(mktemp)
 trap 'rm -f "$raw"' EXIT
-go test -run '^$' -bench '^(BenchmarkMerge|BenchmarkProbe)$' -benchmem -benchtime "$benchtime" ./plugin >"$raw"
+go test -run '^$' -bench '^BenchmarkMerge$' -benchmem -benchtime "$benchtime" ./plugin >"$raw"
+go test -run '^$' -bench '^BenchmarkProbe$' -benchmem -benchtime "$benchtime" ./plugin/ociruntime >>"$raw"
 go test -run '^$' -bench '^(BenchmarkParse|BenchmarkCommonNormalizeCapabilities)$' -benchmem -benchtime "$benchtime" ./capnames >>"$raw"
 go test -run '^$' -bench '^BenchmarkPodman$' -benchmem -benchtime "$benchtime" ./plugin/engine >>"$raw"
 

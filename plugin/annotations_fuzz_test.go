@@ -2,27 +2,24 @@ package plugin
 
 import (
 	"bytes"
-	"context"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/capgen-dev/capgen/capnames"
 )
 
-// Whatever an image, a user or a pod spec sets as annotations, neither the
-// hook nor the shim grants more than for the same spec without them. The
-// one exception is the hook told by its administrator to trust Podman's
-// privileged marker (HookEnv.TrustPrivileged), for that marker's "TRUE".
+// Whatever an image, a user or a pod spec sets as annotations, a rewrite
+// grants no more than for the same spec without them: the hook's and the
+// shim's (plugin/shim tests the shim itself). The one exception is the hook
+// told by its administrator to trust Podman's privileged marker
+// (Target.TrustPrivileged), for that marker's "TRUE".
 
 // annotationKeys and annotationValues are what the generators below draw
 // from: every annotation capgen reads, near misses of them, and values
 // that once meant something to capgen or Podman.
 var (
 	annotationKeys = []string{
-		CapabilitiesAnnotation, PodmanPrivilegedAnnotation, ShimAnnotation, ImageLabel,
+		CapabilitiesAnnotation, PodmanPrivilegedAnnotation, "io.github.capgen-dev.shim", ImageLabel,
 		"IO.PODMAN.ANNOTATIONS.PRIVILEGED", CapabilitiesAnnotation + " ", "io.podman.annotations.privileged/ctr",
 		"org.opencontainers.image.title", "io.kubernetes.cri.container-type",
 	}
@@ -85,7 +82,7 @@ func FuzzAnnotationsNeverWiden(f *testing.F) {
 	f.Add([]byte("\x00\x00\x00\x01\x00\x00"), uint64(3), uint32(0), true, uint8(10), uint64(1<<63-1), uint8(7), uint8(3))
 	f.Fuzz(func(t *testing.T, annData []byte, listSeed uint64, uid uint32, trust bool, lastSeed uint8, boundingSeed uint64, rtSeed, policySeed uint8) {
 		last := capnames.Cap(30 + int(lastSeed)%34)
-		env := HookEnv{
+		env := Target{
 			Env:             Env{KernelLast: last, Bounding: capnames.UpTo(last) & capnames.Set(boundingSeed)},
 			Features:        fuzzRuntimes[int(rtSeed)%len(fuzzRuntimes)],
 			Policy:          Policy(policySeed % 4),
@@ -114,60 +111,4 @@ func FuzzAnnotationsNeverWiden(f *testing.F) {
 			}
 		}
 	})
-}
-
-// TestShimAnnotationsNeverWiden is the same property through the runtime
-// shim itself: random annotation maps on a bundle's config.json leave the
-// shim's rewrite exactly what it is for the same bundle without them, and
-// never fail the container.
-func TestShimAnnotationsNeverWiden(t *testing.T) {
-	runtime, _ := shimFixture(t, allNamesFeatures()) // runc 1.1.5's features
-	prober := &Prober{CacheDir: t.TempDir()}
-	f, err := prober.Probe(context.Background(), runtime)
-	if err != nil {
-		t.Fatal(err)
-	}
-	last, err := capnames.KernelLast()
-	if err != nil {
-		t.Fatal(err)
-	}
-	shim := func(annotations map[string]string, lists [5][]string, uid uint32) [5]capnames.Set {
-		t.Helper()
-		bundle := t.TempDir()
-		config := filepath.Join(bundle, "config.json")
-		if err := os.WriteFile(config, hookSpec(t, uid, annotations, lists), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := RunShim(context.Background(), []string{"create", "--bundle", bundle, "ctr"},
-			ShimOptions{Runtime: runtime, Prober: prober}); err != nil {
-			t.Fatalf("annotations %q: %v", annotations, err)
-		}
-		out, err := os.ReadFile(config)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return grantedSets(t, out, f, last)
-	}
-	r := rand.New(rand.NewPCG(14, 2026))
-	const n = 300
-	for range n {
-		annotations := map[string]string{}
-		for range 1 + r.IntN(4) {
-			annotations[annotationKeys[r.IntN(len(annotationKeys))]] = annotationValues[r.IntN(len(annotationValues))]
-		}
-		lists, uid := listsFrom(r.Uint64()), uint32(r.IntN(2)*1000)
-		if with, without := shim(annotations, lists, uid), shim(nil, lists, uid); with != without {
-			t.Fatalf("uid %d, lists %q, annotations %q: the shim grants %v; without them %v",
-				uid, lists, annotations, setsString(with), setsString(without))
-		}
-	}
-	t.Logf("%d random annotation maps through the shim: no grant changed", n)
-}
-
-func setsString(s [5]capnames.Set) string {
-	parts := make([]string, len(s))
-	for i, set := range s {
-		parts[i] = capListNames[i] + " " + set.Bitmap()
-	}
-	return strings.Join(parts, ", ")
 }

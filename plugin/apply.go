@@ -44,8 +44,7 @@ type Request struct {
 }
 
 // ErrInvalidRequest is wrapped by the errors of [Apply] about its request.
-// Errors about capability entries also wrap capnames.ErrUnknown and
-// go.podman.io/common's capabilities.ErrUnknownCapability, or
+// Errors about capability entries also wrap capnames.ErrUnknown or
 // [ErrMergeConflict].
 var ErrInvalidRequest = errors.New("invalid capability request")
 

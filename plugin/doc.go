@@ -1,21 +1,22 @@
-// Package plugin is the layer a container engine calls when it builds an OCI
-// runtime spec, so that process.capabilities holds what the container was
-// granted in a form the OCI runtime accepts.
+// Package plugin is the capability core a container engine calls when it
+// builds an OCI runtime spec, so that process.capabilities holds what the
+// container was granted in a form the OCI runtime accepts. It imports no
+// go.podman.io package, so that go.podman.io/common can import it.
 //
-// [MergeCapabilities] merges containers.conf's default_capabilities
-// ([DefaultCapabilities]), --cap-add and --cap-drop the way
-// go.podman.io/common does, for the running kernel. [Probe] and [Prober]
-// learn what an OCI runtime accepts in process.capabilities from its
-// features command (or its --version), with a cache that can never be
-// stale. [Emit] writes one list in the form a [Policy] picks for that
-// runtime — canonical names, numerals, or the ALL_CAPS pseudo-capability of
-// runtime-spec issue #1071 — with a [Report] of every capability it had to
-// leave out and why. [Apply] merges and emits for a whole spec, filling the
-// five lists as Podman does, for the runtime a probe described.
+// [MergeCapabilities] merges containers.conf's default_capabilities,
+// --cap-add and --cap-drop the way go.podman.io/common does, for the
+// running kernel. [Emit] writes one list in the form a [Policy] picks for a
+// runtime's [Features] — canonical names, numerals, or the ALL_CAPS
+// pseudo-capability of runtime-spec issue #1071 — with a [Report] of every
+// capability it had to leave out and why. [Apply] merges and emits for a
+// whole spec, filling the five lists as Podman does. [RewriteCapabilities]
+// and [FilterConfig] rewrite the lists of a spec an engine already wrote,
+// for a [Target]: what capgen's precreate hook and runtime shim do.
 //
-// For engines that do not call the package, [RunHook] is a precreate hook
-// that rewrites the capabilities of a config.json ([FilterConfig] is its
-// work on one input).
+// Learning a runtime's Features is plugin/ociruntime's concern;
+// containers.conf, runtime lookup and the Podman and Buildah entry points
+// are plugin/engine's; the hook and the shim are plugin/ocihook and
+// plugin/shim.
 //
 // Nothing is ever granted outside what was requested, what the kernel has,
 // the bounding set of the process starting the runtime and what the runtime

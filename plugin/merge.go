@@ -10,7 +10,6 @@ import (
 	"sync"
 
 	"github.com/capgen-dev/capgen/capnames"
-	"go.podman.io/common/pkg/capabilities"
 )
 
 // ErrMergeConflict is wrapped by the errors of [MergeCapabilities] for a
@@ -34,9 +33,11 @@ var ErrMergeConflict = errors.New("capability both added and dropped")
 //   - Entries are names with or without "CAP_" in any ASCII letter case.
 //     An entry the table does not know, or that names a capability the
 //     running kernel lacks (CAP_BPF on Linux 5.7), is an error that wraps
-//     both capabilities.ErrUnknownCapability and [capnames.ErrUnknown] and
-//     quotes the entry, as go.podman.io/common, which knows only the
-//     running kernel's capabilities, rejects it.
+//     [capnames.ErrUnknown] and quotes the entry, as go.podman.io/common,
+//     which knows only the running kernel's capabilities, rejects it.
+//     (plugin/engine's entry points also wrap common's
+//     capabilities.ErrUnknownCapability; this package imports no
+//     go.podman.io package, so that common can import it.)
 //   - The result holds canonical names ("CAP_CHOWN") sorted as strings,
 //     and is never nil.
 //
@@ -170,8 +171,7 @@ func notInKernel(entry string, c, last capnames.Cap) error {
 }
 
 // unknownCapError is an entry that is not a capability of the running
-// kernel. It matches both go.podman.io/common's and capnames' sentinels, so
-// callers of either API can test for it.
+// kernel, naming the list it is in.
 type unknownCapError struct {
 	list string // the list's name: "cap-add", "cap-drop" or mergeEnv.base
 	err  error  // wraps capnames.ErrUnknown and quotes the entry
@@ -179,9 +179,7 @@ type unknownCapError struct {
 
 func (e *unknownCapError) Error() string { return e.list + ": " + e.err.Error() }
 
-func (e *unknownCapError) Unwrap() []error {
-	return []error{capabilities.ErrUnknownCapability, e.err}
-}
+func (e *unknownCapError) Unwrap() error { return e.err }
 
 // capIndex returns the index of the table's names in the two forms engines
 // pass most, "CAP_NET_ADMIN" and "NET_ADMIN", and of the string order of

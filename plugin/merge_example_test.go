@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/capgen-dev/capgen/capnames"
 	"github.com/capgen-dev/capgen/plugin"
-	"go.podman.io/common/pkg/capabilities"
 )
 
 func ExampleMergeCapabilities() {
@@ -23,7 +23,7 @@ func ExampleMergeCapabilities() {
 	// CAP_SYS_ADMIN.
 	_, err = plugin.MergeCapabilities(base, []string{"ſys_admin"}, nil)
 	fmt.Println(err)
-	fmt.Println(errors.Is(err, capabilities.ErrUnknownCapability))
+	fmt.Println(errors.Is(err, capnames.ErrUnknown))
 	// Output:
 	// [CAP_CHOWN CAP_NET_ADMIN CAP_SETUID CAP_SYS_ADMIN]
 	// cap-add: capability "ſys_admin": unknown capability: not ASCII

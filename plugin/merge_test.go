@@ -145,11 +145,11 @@ func TestMergeCaps(t *testing.T) {
 				t.Errorf("error %v does not wrap %v", err, tt.wantErr)
 			}
 			if tt.wantUnknown {
-				if !errors.Is(err, capabilities.ErrUnknownCapability) || !errors.Is(err, capnames.ErrUnknown) {
-					t.Errorf("error %v does not wrap both capabilities.ErrUnknownCapability and capnames.ErrUnknown", err)
+				if !errors.Is(err, capnames.ErrUnknown) {
+					t.Errorf("error %v does not wrap capnames.ErrUnknown", err)
 				}
-			} else if errors.Is(err, capabilities.ErrUnknownCapability) {
-				t.Errorf("error %v wraps capabilities.ErrUnknownCapability for valid names", err)
+			} else if errors.Is(err, capnames.ErrUnknown) {
+				t.Errorf("error %v wraps capnames.ErrUnknown for valid names", err)
 			}
 			if !strings.Contains(err.Error(), tt.wantErrText) {
 				t.Errorf("error %q does not contain %q", err, tt.wantErrText)
@@ -439,7 +439,7 @@ func TestMergeCapabilitiesDifferential(t *testing.T) {
 		baseAll := slices.ContainsFunc(in.base, IsAll)
 		if in.any(isNonASCII) || baseAll {
 			// Deviation 2 and "all" in base: ours must reject.
-			if oerr == nil || !errors.Is(oerr, capabilities.ErrUnknownCapability) {
+			if oerr == nil || !errors.Is(oerr, capnames.ErrUnknown) {
 				t.Fatalf("%v: ours = %q, %v; want an unknown-capability error", in, ours, oerr)
 			}
 			if baseAll {
@@ -479,10 +479,10 @@ func TestMergeCapabilitiesDifferential(t *testing.T) {
 
 		switch {
 		case oerr != nil && terr != nil:
-			if errors.Is(oerr, capabilities.ErrUnknownCapability) != errors.Is(terr, capabilities.ErrUnknownCapability) {
+			if errors.Is(oerr, capnames.ErrUnknown) != errors.Is(terr, capabilities.ErrUnknownCapability) {
 				t.Fatalf("%v: ours error %q, common error %q: not the same kind", in, oerr, terr)
 			}
-			if !errors.Is(oerr, capabilities.ErrUnknownCapability) && !errors.Is(oerr, ErrMergeConflict) {
+			if !errors.Is(oerr, capnames.ErrUnknown) && !errors.Is(oerr, ErrMergeConflict) {
 				t.Fatalf("%v: ours error %q wraps neither sentinel", in, oerr)
 			}
 			n.bothError++

@@ -356,7 +356,7 @@ func TestBadInputContainersConf(t *testing.T) {
 		{"trailing space", `["CAP_KILL "]`, []string{"default_capabilities", `"CAP_KILL "`, "no such name"}},
 		// Without the cap_ prefix, common's loader upper-cases with Unicode
 		// rules ("ſys_admin" would become CAP_SYS_ADMIN); resolve reads
-		// the raw entries through plugin.DefaultCapabilities.
+		// the raw entries through engine.DefaultCapabilities.
 		{"unprefixed confusable", `["chown", "ſys_admin"]`, []string{"default_capabilities", `"ſys_admin"`, "not ASCII"}},
 		{"unprefixed dotless i", `["kıll"]`, []string{"default_capabilities", `"kıll"`, "not ASCII"}},
 		{"all as a default", `["all"]`, []string{"default_capabilities", `"all"`}},

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/capgen-dev/capgen/plugin"
+	"github.com/capgen-dev/capgen/plugin/ocihook"
 	"github.com/spf13/cobra"
 )
 
@@ -34,15 +35,15 @@ On invalid input (not JSON, not a 1.x runtime spec, trailing data, more than
 %d bytes, a capabilities entry that is not a string) it writes nothing on
 stdout, names the problem on stderr and exits 1; the engine then fails the
 container.`,
-			plugin.PodmanPrivilegedAnnotation, plugin.PodmanTrue, plugin.MaxHookInput),
+			plugin.PodmanPrivilegedAnnotation, plugin.PodmanTrue, plugin.MaxSpecSize),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p, err := plugin.ParsePolicy(policy)
 			if err != nil {
 				return err
 			}
-			return plugin.RunHook(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(),
-				plugin.HookOptions{Runtime: runtime, Policy: p, TrustPrivileged: widenPrivileged, Prober: prober(cacheDir)})
+			return ocihook.Run(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(),
+				ocihook.Options{Runtime: runtime, Policy: p, TrustPrivileged: widenPrivileged, Prober: prober(cacheDir)})
 		},
 	}
 	cmd.Flags().StringVar(&runtime, "runtime", "", "OCI `RUNTIME` the container runs with: a containers.conf name or a path (default: containers.conf engine.runtime)")

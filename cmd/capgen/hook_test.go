@@ -417,7 +417,7 @@ func testHookInvalidInput(t *testing.T, bin string) {
 		{"number entry", nil, bytes.Replace(valid, []byte(`"CAP_KILL"`), []byte(`39`), 1), "process.capabilities.bounding"},
 		{"null entry", nil, bytes.Replace(valid, []byte(`"CAP_KILL"`), []byte(`null`), 1), "process.capabilities.bounding[0] is null"},
 		{"over 16 MiB", nil, append(append([]byte{}, valid[:len(valid)-1]...),
-			append([]byte(`,"x":"`+strings.Repeat("a", plugin.MaxHookInput)), `"}`...)...), "larger than 16777216 bytes"},
+			append([]byte(`,"x":"`+strings.Repeat("a", plugin.MaxSpecSize)), `"}`...)...), "larger than 16777216 bytes"},
 		{"bad policy", []string{"--policy", "most"}, valid, `policy "most"`},
 		{"stray argument", []string{"extra"}, valid, "unknown command"},
 	}

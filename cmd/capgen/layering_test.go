@@ -9,26 +9,32 @@ import (
 	"testing"
 )
 
-// TestLayering keeps the arrows one way: cmd → plugin → capnames, cmd →
-// gen; capnames on the standard library and golang.org/x/sys alone, gen on
-// the standard library and jennifer alone, so that engines vendoring
-// capnames take in nothing else.
+// TestLayering keeps the arrows one way: cmd → ocihook, shim → engine →
+// ociruntime → plugin (the core) → capnames, and cmd → gen. capnames
+// depends on golang.org/x/sys alone and gen on jennifer alone. The core and
+// ociruntime import no go.podman.io package and no TOML parser, so that
+// go.podman.io/common, which they would otherwise import back through
+// common/pkg/config, can import them. The hook and the shim import neither
+// each other nor anything above them. Each layer may import module packages
+// of lower layers only, so no cycle can form.
 func TestLayering(t *testing.T) {
 	const mod = modulePath + "/"
-	for _, tc := range []struct {
-		dir     string
-		allowed []string // import path prefixes beyond the standard library
-	}{
-		{"../../capnames", []string{"golang.org/x/sys/"}},
-		{"../../gen", []string{"github.com/dave/jennifer/"}},
-		{"../../plugin", []string{mod + "capnames", "go.podman.io/", "github.com/opencontainers/runtime-spec/", "golang.org/x/sys/",
-			"github.com/BurntSushi/toml"}}, // containers.conf's parser, as go.podman.io/common uses it
-		{"../../plugin/engine", []string{mod + "capnames", mod + "plugin", "go.podman.io/",
-			"github.com/opencontainers/runtime-spec/", "github.com/opencontainers/runtime-tools/generate"}},
-	} {
-		files, err := filepath.Glob(filepath.Join(tc.dir, "*.go"))
+	external := map[string][]string{ // import path prefixes beyond the standard library and the module
+		"capnames":          {"golang.org/x/sys/"},
+		"gen":               {"github.com/dave/jennifer/"},
+		"plugin":            {"github.com/opencontainers/runtime-spec/", "golang.org/x/sys/"},
+		"plugin/ociruntime": {"github.com/opencontainers/runtime-spec/", "golang.org/x/sys/"},
+		"plugin/engine": {"go.podman.io/", "github.com/opencontainers/runtime-spec/", "github.com/opencontainers/runtime-tools/generate",
+			"github.com/BurntSushi/toml"}, // containers.conf's parser, as go.podman.io/common uses it
+		"plugin/ocihook": {"github.com/opencontainers/runtime-spec/"},
+		"plugin/shim":    {"github.com/opencontainers/runtime-spec/", "go.podman.io/common/pkg/config"},
+	}
+	layer := map[string]int{"capnames": 0, "gen": 0, "plugin": 1, "plugin/ociruntime": 2, "plugin/engine": 3,
+		"plugin/ocihook": 4, "plugin/shim": 4, "cmd/capgen": 5}
+	for pkg, allowed := range external {
+		files, err := filepath.Glob(filepath.Join("../..", pkg, "*.go"))
 		if err != nil || len(files) == 0 {
-			t.Fatalf("%s: no Go files (%v)", tc.dir, err)
+			t.Fatalf("%s: no Go files (%v)", pkg, err)
 		}
 		for _, file := range files {
 			if strings.HasSuffix(file, "_test.go") {
@@ -40,7 +46,13 @@ func TestLayering(t *testing.T) {
 			}
 			for _, imp := range f.Imports {
 				path, _ := strconv.Unquote(imp.Path.Value)
-				if !isStandard(path) && !hasAnyPrefix(path, tc.allowed) {
+				if own, ok := strings.CutPrefix(path, mod); ok {
+					if l, known := layer[own]; !known || l >= layer[pkg] {
+						t.Errorf("%s (layer %d) imports %s (layer %d): arrows run from higher layers to lower ones", file, layer[pkg], path, l)
+					}
+					continue
+				}
+				if !isStandard(path) && !hasAnyPrefix(path, allowed) {
 					t.Errorf("%s imports %s", file, path)
 				}
 			}

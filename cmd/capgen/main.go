@@ -9,11 +9,11 @@
 //	capgen parse FILE [--json]
 //	capgen verify
 //	capgen resolve [--runtime R] [--policy P] [--cap-add X]... [--cap-drop X]... [--privileged] [--user U] [--userns MODE] [--json] [--cache-dir DIR]
-//	capgen hook [--runtime R] [--policy P] [--cache-dir DIR]
+//	capgen hook [--runtime R] [--policy P] [--widen-privileged] [--cache-dir DIR]
 //
 // Invoked as capgen-NAME (a link to or copy of the binary), capgen is the
 // OCI runtime NAME with the capabilities of create and run made
-// applicable: see plugin.RunShim. CAPGEN_CACHE_DIR moves its probe cache.
+// applicable: see plugin/shim.Run. CAPGEN_CACHE_DIR moves its probe cache.
 package main
 
 import (
@@ -23,13 +23,13 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/capgen-dev/capgen/plugin"
+	"github.com/capgen-dev/capgen/plugin/shim"
 
 	"github.com/spf13/cobra"
 )
 
 func main() {
-	if name, ok := strings.CutPrefix(filepath.Base(os.Args[0]), plugin.ShimPrefix); ok && name != "" {
+	if name, ok := strings.CutPrefix(filepath.Base(os.Args[0]), shim.Prefix); ok && name != "" {
 		os.Exit(runShim(name, os.Args[1:]))
 	}
 	if err := newRootCommand().Execute(); err != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"github.com/capgen-dev/capgen/plugin"
+	"github.com/capgen-dev/capgen/plugin/engine"
+	"github.com/capgen-dev/capgen/plugin/ociruntime"
 	"github.com/spf13/cobra"
 )
 
@@ -17,13 +19,14 @@ func addCacheDirFlag(cmd *cobra.Command, dir *string) {
 		"`DIR` of the runtime-probe cache (default /run/containers/capgen, rootless $XDG_RUNTIME_DIR/containers/capgen)")
 }
 
-// prober is the Prober that keeps its cache in cacheDir: the process-wide
-// one of plugin.Probe for "".
-func prober(cacheDir string) *plugin.Prober {
+// prober is the Prober that keeps its cache in cacheDir, resolving names
+// through containers.conf: nil for "", which the hook and the shim take as
+// engine.Prober().
+func prober(cacheDir string) *ociruntime.Prober {
 	if cacheDir == "" {
 		return nil
 	}
-	return &plugin.Prober{CacheDir: cacheDir}
+	return &ociruntime.Prober{CacheDir: cacheDir, Lookup: engine.Lookup(nil)}
 }
 
 // probeIn is the probe function of prober(cacheDir).
@@ -31,5 +34,5 @@ func probeIn(cacheDir string) probeFunc {
 	if p := prober(cacheDir); p != nil {
 		return p.Probe
 	}
-	return plugin.Probe
+	return engine.Prober().Probe
 }

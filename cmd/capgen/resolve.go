@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/capgen-dev/capgen/plugin"
+	"github.com/capgen-dev/capgen/plugin/engine"
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/spf13/cobra"
 	"go.podman.io/common/pkg/config"
@@ -120,7 +121,7 @@ func resolveRequest(cmd *cobra.Command, o *resolveOptions, probe probeFunc) (plu
 	if err != nil {
 		return plugin.Request{}, fmt.Errorf("--runtime: %w", err)
 	}
-	defaults, err := plugin.DefaultCapabilities()
+	defaults, err := engine.DefaultCapabilities()
 	if err != nil {
 		return plugin.Request{}, err
 	}

@@ -15,6 +15,8 @@ import (
 
 	"github.com/capgen-dev/capgen/capnames"
 	"github.com/capgen-dev/capgen/plugin"
+	"github.com/capgen-dev/capgen/plugin/engine"
+	"github.com/capgen-dev/capgen/plugin/ociruntime"
 	"github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -154,7 +156,7 @@ func TestResolveAllRunc(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	features, err := (&plugin.Prober{CacheDir: cache}).Probe(t.Context(), "runc")
+	features, err := (&ociruntime.Prober{CacheDir: cache, Lookup: engine.Lookup(nil)}).Probe(t.Context(), "runc")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +283,7 @@ func TestResolveErrors(t *testing.T) {
 			[]string{"CAP_KILL"}},
 		{"bad image label", []string{"--runtime", rt, "--image-label", "CAP_CHOWN;CAP_KILL"}, capnames.ErrUnknown,
 			[]string{"io.containers.capabilities", `"CAP_CHOWN;CAP_KILL"`}},
-		{"missing runtime", []string{"--runtime", filepath.Join(t.TempDir(), "none")}, plugin.ErrRuntimeNotFound,
+		{"missing runtime", []string{"--runtime", filepath.Join(t.TempDir(), "none")}, ociruntime.ErrRuntimeNotFound,
 			[]string{"--runtime", "none"}},
 		{"argument", []string{"--runtime", rt, "extra"}, nil, []string{"extra"}},
 		{"bad userns", []string{"--runtime", rt, "--userns", "keepid"}, nil, []string{"--userns", `"keepid"`, "unknown user namespace mode"}},

@@ -6,7 +6,7 @@ import (
 	"os"
 	"syscall"
 
-	"github.com/capgen-dev/capgen/plugin"
+	"github.com/capgen-dev/capgen/plugin/shim"
 )
 
 // shimCacheEnv moves the shim's probe cache, which takes no flags of its
@@ -14,15 +14,15 @@ import (
 const shimCacheEnv = "CAPGEN_CACHE_DIR"
 
 // runShim is capgen invoked as capgen-NAME: the OCI runtime NAME, with the
-// capabilities of create and run made applicable (plugin.RunShim). It
+// capabilities of create and run made applicable (shim.Run). It
 // execs the real runtime and returns only when it cannot.
 func runShim(name string, args []string) int {
 	self, err := os.Executable()
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "%s%s: %v\n", plugin.ShimPrefix, name, err)
+		fmt.Fprintf(os.Stderr, "%s%s: %v\n", shim.Prefix, name, err)
 		return 1
 	}
-	next, err := plugin.RunShim(context.Background(), args, plugin.ShimOptions{
+	next, err := shim.Run(context.Background(), args, shim.Options{
 		Runtime: name,
 		Self:    self,
 		Prober:  prober(os.Getenv(shimCacheEnv)),
@@ -30,13 +30,13 @@ func runShim(name string, args []string) int {
 		Stderr:  os.Stderr,
 	})
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "%s%s: %v\n", plugin.ShimPrefix, name, err)
+		fmt.Fprintf(os.Stderr, "%s%s: %v\n", shim.Prefix, name, err)
 		return 1
 	}
 	if next == nil {
 		return 0
 	}
 	err = syscall.Exec(next.Path, append([]string{next.Path}, next.Args...), os.Environ())
-	fmt.Fprintf(os.Stderr, "%s%s: running %s: %v\n", plugin.ShimPrefix, name, next.Path, err)
+	fmt.Fprintf(os.Stderr, "%s%s: running %s: %v\n", shim.Prefix, name, next.Path, err)
 	return 1
 }

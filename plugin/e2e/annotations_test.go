@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/capgen-dev/capgen/plugin"
+	"github.com/capgen-dev/capgen/plugin/ociruntime"
 )
 
 // Regression test for the escalation fixed after 2d0648b: capgen's hook
@@ -40,7 +41,7 @@ func (e *engines) buildAnnotatedImages(t *testing.T) []annotatedImage {
 			args := []string{"config",
 				"--annotation", plugin.CapabilitiesAnnotation + "=" + v,
 				"--annotation", plugin.PodmanPrivilegedAnnotation + "=" + v,
-				"--annotation", plugin.ShimAnnotation + "=" + v}
+				"--annotation", ociruntime.ShimAnnotation + "=" + v}
 			if labelled {
 				img.name = "localhost/capgen-e2e-labelled-" + strings.ToLower(v)
 				args = append(args, "--label", plugin.ImageLabel+"="+v)

@@ -18,6 +18,8 @@ import (
 
 	"github.com/capgen-dev/capgen/capnames"
 	"github.com/capgen-dev/capgen/plugin"
+	"github.com/capgen-dev/capgen/plugin/ociruntime"
+	"github.com/capgen-dev/capgen/plugin/shim"
 )
 
 // The real engines of this machine — Debian's podman 4.3.1 and buildah
@@ -104,7 +106,7 @@ func newEngines(t *testing.T, h host, podman, buildah string, rts []ociRuntime) 
 			path = hybridWrapper(t, dir, r)
 		}
 		fmt.Fprintf(&conf, "%q = [%q]\n", key, path)
-		shim := filepath.Join(dir, plugin.ShimPrefix+key)
+		shim := filepath.Join(dir, shim.Prefix+key)
 		if err := os.Symlink(e.capgen, shim); err != nil {
 			return nil, err
 		}
@@ -342,7 +344,7 @@ func TestE2EEnginesShim(t *testing.T) {
 	}
 }
 
-// The shim's features advertise ALL_CAPS, so plugin.Probe reports it and
+// The shim's features advertise ALL_CAPS, so a probe reports it and
 // capgen resolve emits ["ALL_CAPS"] for --cap-add all; that bundle runs
 // under the shim with kernel ∩ bounding set ∩ what the real runtime
 // applies.
@@ -351,7 +353,7 @@ func TestE2EShimAllCaps(t *testing.T) {
 	for _, er := range e.runtimes {
 		r := er.r
 		t.Run(r.name, func(t *testing.T) {
-			f, err := (&plugin.Prober{CacheDir: t.TempDir()}).Probe(context.Background(), er.shim)
+			f, err := (&ociruntime.Prober{CacheDir: t.TempDir()}).Probe(context.Background(), er.shim)
 			if err != nil {
 				t.Fatal(err)
 			}

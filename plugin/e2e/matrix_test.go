@@ -11,6 +11,7 @@ import (
 
 	"github.com/capgen-dev/capgen/capnames"
 	"github.com/capgen-dev/capgen/plugin"
+	"github.com/capgen-dev/capgen/plugin/ociruntime"
 )
 
 // runtimesVar names the directory of the runc and crun releases that
@@ -97,7 +98,7 @@ func requireReleases(t *testing.T, h host) []ociRuntime {
 var probes = struct {
 	sync.Mutex
 	dir    string
-	prober *plugin.Prober
+	prober *ociruntime.Prober
 }{}
 
 // features probes r as an engine would, once per test binary.
@@ -111,7 +112,7 @@ func (r ociRuntime) features(t *testing.T) *plugin.Features {
 			t.Fatal(err)
 		}
 		probes.dir = dir
-		probes.prober = &plugin.Prober{CacheDir: filepath.Join(dir, "cache")}
+		probes.prober = &ociruntime.Prober{CacheDir: filepath.Join(dir, "cache")}
 	}
 	path := r.path
 	if r.needsHybridWorkaround() {

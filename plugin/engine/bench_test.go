@@ -3,7 +3,7 @@ package engine
 import (
 	"testing"
 
-	"github.com/capgen-dev/capgen/plugin"
+	"github.com/capgen-dev/capgen/plugin/ociruntime"
 )
 
 // BenchmarkPodman is what the recipe costs Podman per container in a fresh
@@ -18,11 +18,11 @@ func BenchmarkPodman(b *testing.B) {
 	dir := b.TempDir()
 	g := newGenerator(b)
 	c := PodmanContainer{CapAdd: []string{"net_admin"}, CapDrop: []string{"chown"}, OCIRuntime: runc}
-	if _, err := (Recipe{Prober: &plugin.Prober{CacheDir: dir}}).Podman(g, rtc, c); err != nil {
+	if _, err := (Recipe{Prober: &ociruntime.Prober{CacheDir: dir}}).Podman(g, rtc, c); err != nil {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		if _, err := (Recipe{Prober: &plugin.Prober{CacheDir: dir}}).Podman(g, rtc, c); err != nil {
+		if _, err := (Recipe{Prober: &ociruntime.Prober{CacheDir: dir}}).Podman(g, rtc, c); err != nil {
 			b.Fatal(err)
 		}
 	}

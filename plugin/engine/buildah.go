@@ -36,12 +36,13 @@ func (r Recipe) Buildah(g *generate.Generator, defaults, adds, drops []string, r
 	}
 	req, err := buildahRequest(defaults, adds, drops)
 	if err != nil {
-		return nil, err
+		return nil, commonError(err)
 	}
 	if req.Runtime, err = r.probeIn(nil, runtime); err != nil {
 		return nil, err
 	}
-	return plugin.Apply(g.Config, req)
+	report, err := plugin.Apply(g.Config, req)
+	return report, commonError(err)
 }
 
 // buildahRequest states Buildah's merge as a request of Podman's kind.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/capgen-dev/capgen/capnames"
 	"github.com/capgen-dev/capgen/plugin"
+	"github.com/capgen-dev/capgen/plugin/ociruntime"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/opencontainers/runtime-tools/generate"
 	"go.podman.io/common/pkg/capabilities"
@@ -195,7 +196,7 @@ func TestPodmanAsPodman(t *testing.T) {
 			rtc := loadConfig(t, "")
 			tc.c.OCIRuntime = runc
 			got := newGenerator(t)
-			rep, err := Recipe{Prober: &plugin.Prober{CacheDir: t.TempDir()}}.Podman(got, rtc, tc.c)
+			rep, err := Recipe{Prober: &ociruntime.Prober{CacheDir: t.TempDir()}}.Podman(got, rtc, tc.c)
 			if err != nil {
 				t.Fatalf("Podman: %v", err)
 			}
@@ -223,7 +224,7 @@ func TestPodmanAsPodman(t *testing.T) {
 // The deliberate differences from Podman, each against common's answer.
 func TestPodmanDiffers(t *testing.T) {
 	runc := fakeRunc(t)
-	recipe := Recipe{Prober: &plugin.Prober{CacheDir: t.TempDir()}}
+	recipe := Recipe{Prober: &ociruntime.Prober{CacheDir: t.TempDir()}}
 	bounding := hostBounding(t)
 
 	t.Run("numeral accepted", func(t *testing.T) {
@@ -296,7 +297,7 @@ func TestPodmanDiffers(t *testing.T) {
 	t.Run("runtime not found", func(t *testing.T) {
 		rtc := loadConfig(t, "")
 		_, err := recipe.Podman(newGenerator(t), rtc, PodmanContainer{OCIRuntime: "no-such-runtime-capgen"})
-		if !errors.Is(err, plugin.ErrRuntimeNotFound) {
+		if !errors.Is(err, ociruntime.ErrRuntimeNotFound) {
 			t.Errorf("error = %v, want ErrRuntimeNotFound", err)
 		}
 	})
@@ -341,7 +342,7 @@ func buildahSetup(g *generate.Generator, defaults, adds, drops []string) error {
 
 func TestBuildahAsBuildah(t *testing.T) {
 	runc := fakeRunc(t)
-	recipe := Recipe{Prober: &plugin.Prober{CacheDir: t.TempDir()}}
+	recipe := Recipe{Prober: &ociruntime.Prober{CacheDir: t.TempDir()}}
 	defaults := config.DefaultCapabilities
 	bounding := hostBounding(t)
 	for _, tc := range []struct {

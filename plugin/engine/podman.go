@@ -7,24 +7,26 @@ import (
 	"slices"
 
 	"github.com/capgen-dev/capgen/plugin"
+	"github.com/capgen-dev/capgen/plugin/ociruntime"
 	"github.com/opencontainers/runtime-tools/generate"
 	"go.podman.io/common/pkg/capabilities"
 	"go.podman.io/common/pkg/config"
 )
 
 // A Recipe holds what the entry points share; the zero Recipe, which the
-// package functions use, probes with the process-wide [plugin.Prober].
+// package functions use, probes with the process-wide [Prober].
 type Recipe struct {
-	// Prober probes the OCI runtimes; nil means the process-wide one.
-	Prober *plugin.Prober
+	// Prober probes the OCI runtimes; nil means [Prober].
+	Prober *ociruntime.Prober
 }
 
 // probeIn probes runtime, resolved through cfg (nil: config.Default()).
 func (r Recipe) probeIn(cfg *config.Config, runtime string) (*plugin.Features, error) {
-	if r.Prober != nil {
-		return r.Prober.ProbeIn(context.Background(), cfg, runtime)
+	p := r.Prober
+	if p == nil {
+		p = Prober()
 	}
-	return plugin.ProbeIn(context.Background(), cfg, runtime)
+	return p.ProbeIn(context.Background(), Lookup(cfg), runtime)
 }
 
 // PodmanContainer is what Podman's securityConfigureGenerator knows of a
@@ -49,7 +51,7 @@ type PodmanContainer struct {
 // which also clears the SELinux label, the AppArmor profile and seccomp.
 // The defaults are rtc's default_capabilities as rtc loaded them (system
 // and user files, drop-ins, CONTAINERS_CONF, CONTAINERS_CONF_OVERRIDE and
-// --module; see [plugin.LoadedDefaults]).
+// --module; see [LoadedDefaults]).
 //
 // Where it differs from Podman, on purpose: numerals ("39") are accepted;
 // Unicode confusables ("ſys_admin") are refused; capabilities newer than
@@ -67,7 +69,7 @@ func (r Recipe) Podman(g *generate.Generator, rtc *config.Config, c PodmanContai
 	if g == nil || rtc == nil {
 		return nil, fmt.Errorf("%w: nil generator or configuration", plugin.ErrInvalidRequest)
 	}
-	defaults, err := plugin.LoadedDefaults(rtc)
+	defaults, err := LoadedDefaults(rtc)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +81,7 @@ func (r Recipe) Podman(g *generate.Generator, rtc *config.Config, c PodmanContai
 	if c.Privileged {
 		g.SetupPrivileged(true)
 	}
-	return plugin.Apply(g.Config, plugin.Request{
+	report, err := plugin.Apply(g.Config, plugin.Request{
 		Privileged: c.Privileged,
 		Defaults:   defaults,
 		Adds:       c.CapAdd,
@@ -89,6 +91,7 @@ func (r Recipe) Podman(g *generate.Generator, rtc *config.Config, c PodmanContai
 		ImageLabel: imageLabel(c.Labels),
 		Runtime:    features,
 	})
+	return report, commonError(err)
 }
 
 // imageLabel returns the image's capabilities label as Podman finds it in

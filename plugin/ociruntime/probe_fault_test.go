@@ -1,8 +1,9 @@
-package plugin
+package ociruntime
 
 import (
 	"context"
 	"errors"
+	"github.com/capgen-dev/capgen/plugin"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -18,48 +19,48 @@ import (
 func TestProbeMisbehavingRuntime(t *testing.T) {
 	for _, tc := range []struct {
 		name, body string
-		want       Features
-		exact      bool // Reason must equal want.Reason, else start with it
+		want       plugin.Features
+		exact      bool // plugin.Reason must equal want.Reason, else start with it
 	}{{
 		name: "crash",
 		body: `kill -SEGV $$`,
-		want: Features{Reason: `"features" killed by signal SIGSEGV`}, exact: true,
+		want: plugin.Features{Reason: `"features" killed by signal SIGSEGV`}, exact: true,
 	}, {
 		name: "10 MiB of output",
 		body: `[ "$1" = features ] && head -c 10485760 /dev/zero | tr '\0' '['`,
-		want: Features{Reason: `"features" output exceeds 1 MiB`}, exact: true,
+		want: plugin.Features{Reason: `"features" output exceeds 1 MiB`}, exact: true,
 	}, {
 		name: "invalid JSON",
 		body: `[ "$1" = features ] && echo '{"linux": {"capabilities": ["CAP_CHOWN",'`,
-		want: Features{Reason: `"features" printed invalid JSON: `},
+		want: plugin.Features{Reason: `"features" printed invalid JSON: `},
 	}, {
 		name: "trailing garbage",
 		body: `[ "$1" = features ] && echo '{"linux": {"capabilities": []}} {}'`,
-		want: Features{Reason: `"features" printed invalid JSON: `},
+		want: plugin.Features{Reason: `"features" printed invalid JSON: `},
 	}, {
 		name: "empty output",
 		body: `exit 0`,
-		want: Features{Reason: `"features" printed invalid JSON: `},
+		want: plugin.Features{Reason: `"features" printed invalid JSON: `},
 	}, {
 		name: "no features command, crun's --version",
 		body: `[ "$1" = --version ] && printf 'crun version 1.8.1\ncommit: f8a0\nspec: 1.0.0\n+SYSTEMD +CAP +SECCOMP +YAJL\n' && exit 0
 echo "unknown command $1" >&2; exit 1`,
-		want:  Features{Reason: `"features" exited with status 1: unknown command features`, Numerals: true, Version: "crun 1.8.1"},
+		want:  plugin.Features{Reason: `"features" exited with status 1: unknown command features`, Numerals: true, Version: "crun 1.8.1"},
 		exact: true,
 	}, {
 		name: "no features command, runc's --version",
 		body: `[ "$1" = --version ] && printf 'runc version 1.0.0\nspec: 1.0.2\n' && exit 0
 echo "flag provided but not defined" >&2; exit 2`,
-		want:  Features{Reason: `"features" exited with status 2: flag provided but not defined`, Version: "runc 1.0.0"},
+		want:  plugin.Features{Reason: `"features" exited with status 2: flag provided but not defined`, Version: "runc 1.0.0"},
 		exact: true,
 	}, {
 		name: "no features command, --version crashes too",
 		body: `echo "Usage: runtime [OPTIONS]" >&2; [ "$1" = --version ] && kill -SEGV $$; exit 64`,
-		want: Features{Reason: `"features" exited with status 64: Usage: runtime [OPTIONS]`}, exact: true,
+		want: plugin.Features{Reason: `"features" exited with status 64: Usage: runtime [OPTIONS]`}, exact: true,
 	}, {
 		name: "terminal escapes in stderr",
 		body: `printf '\033[2J\033]0;pwned\007boom\n' >&2; exit 1`,
-		want: Features{Reason: `"features" exited with status 1: ?[2J?]0;pwned?boom`}, exact: true,
+		want: plugin.Features{Reason: `"features" exited with status 1: ?[2J?]0;pwned?boom`}, exact: true,
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newFakeRuntime(t, tc.body)
@@ -104,7 +105,7 @@ func TestProbeHang(t *testing.T) {
 echo $! > '`+pidFile+`'
 sleep 60`)
 	dir := t.TempDir()
-	want := &Features{Runtime: r.path, Source: Assumed, Unknown: true, Reason: `"features" timed out after 500ms`}
+	want := &plugin.Features{Runtime: r.path, Source: plugin.Assumed, Unknown: true, Reason: `"features" timed out after 500ms`}
 	checked := 0
 	fastest := hang
 	for i := range calls {
@@ -232,7 +233,7 @@ fi`)
 func TestProbeKilled(t *testing.T) {
 	r := newFakeRuntime(t, `kill -KILL $$`)
 	dir := t.TempDir()
-	want := &Features{Runtime: r.path, Source: Assumed, Unknown: true, Reason: `"features" killed by signal SIGKILL`}
+	want := &plugin.Features{Runtime: r.path, Source: plugin.Assumed, Unknown: true, Reason: `"features" killed by signal SIGKILL`}
 	p := &Prober{CacheDir: dir, DisableTrial: true}
 	assertFeatures(t, mustProbe(t, p, r.path), want)
 	assertFeatures(t, mustProbe(t, p, r.path), want)

@@ -1,4 +1,4 @@
-package plugin
+package ociruntime
 
 // The probe cache is never stale because every lookup, in memory or on disk,
 // is keyed on the identity of the runtime binary as it is now: its path,
@@ -21,6 +21,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/capgen-dev/capgen/plugin"
 	"os"
 	"path/filepath"
 	"slices"
@@ -29,9 +30,6 @@ import (
 	"time"
 
 	"github.com/capgen-dev/capgen/capnames"
-	"go.podman.io/storage/pkg/homedir"
-	"go.podman.io/storage/pkg/lockfile"
-	"go.podman.io/storage/pkg/unshare"
 	"golang.org/x/sys/unix"
 )
 
@@ -45,18 +43,31 @@ const rootCacheDir = "/run/containers/capgen"
 
 // DefaultCacheDir returns the directory of the probe cache files: for root
 // /run/containers/capgen, and for a rootless user
-// $XDG_RUNTIME_DIR/containers/capgen (the run root
-// go.podman.io/storage gives rootless users, via homedir.GetRuntimeDir).
-// Both are on tmpfs, so a reboot empties them.
+// $XDG_RUNTIME_DIR/containers/capgen, else /run/user/UID/containers/capgen
+// when that directory is the user's (the run root go.podman.io/storage
+// gives rootless users). Inside a rootless engine's user namespace
+// (_CONTAINERS_ROOTLESS_UID set) the user is the one outside. Both are on
+// tmpfs, so a reboot empties them.
 func DefaultCacheDir() (string, error) {
-	if !unshare.IsRootless() || unshare.GetRootlessUID() == 0 {
+	uid := os.Geteuid()
+	if v := os.Getenv("_CONTAINERS_ROOTLESS_UID"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return "", fmt.Errorf("probe cache directory: _CONTAINERS_ROOTLESS_UID=%q is not a uid", v)
+		}
+		uid = n
+	}
+	if uid == 0 {
 		return rootCacheDir, nil
 	}
-	dir, err := homedir.GetRuntimeDir()
-	if err != nil {
-		return "", fmt.Errorf("probe cache directory: %w", err)
+	if dir := os.Getenv("XDG_RUNTIME_DIR"); dir != "" {
+		return filepath.Join(dir, "containers", "capgen"), nil
 	}
-	return filepath.Join(dir, "containers", "capgen"), nil
+	dir := fmt.Sprintf("/run/user/%d", uid)
+	if st, err := os.Stat(dir); err == nil && st.IsDir() && ownedBy(st, uid) {
+		return filepath.Join(dir, "containers", "capgen"), nil
+	}
+	return "", fmt.Errorf("probe cache directory: XDG_RUNTIME_DIR is not set and %s is not uid %d's", dir, uid)
 }
 
 // binaryID is the identity of a runtime binary: any change to its contents
@@ -82,11 +93,11 @@ type cacheKey struct {
 // memoEntry is the memoised answer for a path as the caller named it.
 type memoEntry struct {
 	id binaryID
-	f  *Features
+	f  *plugin.Features
 }
 
 // recall returns the memoised answer for path if its binary is unchanged.
-func (p *Prober) recall(path string, id binaryID) *Features {
+func (p *Prober) recall(path string, id binaryID) *plugin.Features {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if e, ok := p.memo[path]; ok && e.id == id {
@@ -96,7 +107,7 @@ func (p *Prober) recall(path string, id binaryID) *Features {
 }
 
 // remember memoises f for path, replacing the answer for an older binary.
-func (p *Prober) remember(path string, id binaryID, f *Features) {
+func (p *Prober) remember(path string, id binaryID, f *plugin.Features) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.memo == nil {
@@ -138,7 +149,7 @@ func (c *diskCache) base(path string) string {
 
 // load returns the cached answer for key, or nil when the file is missing,
 // unreadable, corrupt, foreign, of another format or for another binary.
-func (c *diskCache) load(key cacheKey) *Features {
+func (c *diskCache) load(key cacheKey) *plugin.Features {
 	var buf [4096]byte // a cache file of 41 names takes about 1 KiB
 	data, err := readCacheFile(c.base(key.Path)+".cache", buf[:0])
 	if err != nil {
@@ -186,7 +197,7 @@ func readCacheFile(path string, data []byte) ([]byte, error) {
 // directory, renamed over the cache file, so a reader sees the old file or
 // the new one, never a part. Skipping fsync is deliberate: the directory is
 // normally tmpfs, and a file torn by a crash fails to decode.
-func (c *diskCache) store(key cacheKey, f *Features) error {
+func (c *diskCache) store(key cacheKey, f *plugin.Features) error {
 	tmp, err := os.CreateTemp(c.dir, ".features-*.tmp")
 	if err != nil {
 		return err
@@ -210,8 +221,8 @@ func (c *diskCache) store(key cacheKey, f *Features) error {
 	return err
 }
 
-// lock takes the inter-process lock of key's cache file (a
-// go.podman.io/storage lockfile), waiting up to wait or until ctx ends. It
+// lock takes the inter-process lock of key's cache file (flock(2) on a
+// lock file beside it), waiting up to wait or until ctx ends. It
 // creates the directory if needed. An error means the directory is not
 // usable or the holder took too long; the caller goes on without the disk
 // cache.
@@ -220,25 +231,29 @@ func (c *diskCache) lock(ctx context.Context, key cacheKey, wait time.Duration) 
 		return nil, err
 	}
 	path := c.base(key.Path) + ".lock"
-	l, err := lockfile.GetLockFile(path)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, err
+		return nil, err // the lock file cannot be opened: not contention
 	}
 	deadline := time.Now().Add(wait)
 	delay := time.Millisecond
 	for {
-		err := l.TryLock()
+		// A lock of its own open file: goroutines exclude each other too.
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
 		if err == nil {
-			return l.Unlock, nil
+			return func() { f.Close() }, nil
 		}
-		if pathErr := (*os.PathError)(nil); errors.As(err, &pathErr) {
-			return nil, err // the lock file cannot be opened: not contention
+		if !errors.Is(err, unix.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("locking %s: %w", path, err)
 		}
 		if time.Now().After(deadline) {
+			f.Close()
 			return nil, fmt.Errorf("waiting for %s: %w", path, err)
 		}
 		select {
 		case <-ctx.Done():
+			f.Close()
 			return nil, ctx.Err()
 		case <-time.After(delay):
 		}
@@ -275,7 +290,7 @@ const cacheMagic = "capgen runtime features"
 // of this format.
 var errCorrupt = errors.New("corrupt probe cache file")
 
-func encodeCache(key cacheKey, f *Features) []byte {
+func encodeCache(key cacheKey, f *plugin.Features) []byte {
 	b := make([]byte, 0, 256+32*len(f.Names))
 	b = fmt.Appendf(b, "%s %d\n", cacheMagic, cacheFormat)
 	b = fmt.Appendf(b, "path %s\nruntime %s\n", strconv.Quote(key.Path), strconv.Quote(f.Runtime))
@@ -304,16 +319,16 @@ func appendList(b []byte, list []string) []byte {
 
 // decodeCache parses a cache file, rejecting anything encodeCache would not
 // have written for a probe result.
-func decodeCache(data []byte) (cacheKey, *Features, error) {
+func decodeCache(data []byte) (cacheKey, *plugin.Features, error) {
 	d := cacheDecoder{rest: string(data)}
 	if d.field(cacheMagic) != strconv.Itoa(cacheFormat) {
 		return cacheKey{}, nil, fmt.Errorf("%w: not %q format %d", errCorrupt, cacheMagic, cacheFormat)
 	}
 	var key cacheKey
 	key.Path = d.quoted("path")
-	f := &Features{Runtime: d.quoted("runtime")}
+	f := &plugin.Features{Runtime: d.quoted("runtime")}
 	key.binaryID = d.binary()
-	f.Source = Source(d.quoted("source"))
+	f.Source = plugin.Source(d.quoted("source"))
 	f.Unknown = d.bool("unknown")
 	f.Reason = d.quoted("reason")
 	f.Numerals = d.bool("numerals")
@@ -336,17 +351,17 @@ func decodeCache(data []byte) (cacheKey, *Features, error) {
 // answers are assumed and have a reason and no names, known ones names and
 // no reason, only a trial tests or rejects, and AllCaps goes with
 // "ALL_CAPS" listed.
-func consistent(f *Features) bool {
+func consistent(f *plugin.Features) bool {
 	switch {
 	case f.Unknown != (f.Names == nil) || f.Unknown != (f.Reason != ""):
 		return false
-	case f.Unknown != (f.Source == Assumed):
+	case f.Unknown != (f.Source == plugin.Assumed):
 		return false
-	case f.Source != FromTrial && (f.Tested != 0 || f.Rejected != nil):
+	case f.Source != plugin.FromTrial && (f.Tested != 0 || f.Rejected != nil):
 		return false
-	case f.Source != FromTrial && f.Source != FromFeatures && f.Source != Assumed:
+	case f.Source != plugin.FromTrial && f.Source != plugin.FromFeatures && f.Source != plugin.Assumed:
 		return false
-	case f.Shim && (f.Source != FromFeatures || !f.AllCaps):
+	case f.Shim && (f.Source != plugin.FromFeatures || !f.AllCaps):
 		return false
 	}
 	return f.AllCaps == slices.Contains(f.Names, capnames.AllCaps)

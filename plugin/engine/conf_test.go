@@ -1,4 +1,4 @@
-package plugin
+package engine
 
 import (
 	"errors"
@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/capgen-dev/capgen/plugin"
 	"go.podman.io/common/pkg/config"
 )
 
@@ -24,7 +25,7 @@ func TestDefaultCapabilitiesRaw(t *testing.T) {
 	if want := []string{"chown", "ſys_admin", "39"}; !slices.Equal(got, want) {
 		t.Fatalf("DefaultCapabilities() = %q, want the raw %q", got, want)
 	}
-	if _, err := MergeCapabilities(got, nil, nil); err == nil {
+	if _, err := plugin.MergeCapabilities(got, nil, nil); err == nil {
 		t.Error("a confusable default merged")
 	}
 }
@@ -122,8 +123,8 @@ func TestLoadedDefaultsFileChanged(t *testing.T) {
 	if want := []string{"CAP_CHOWN"}; !slices.Equal(got, want) {
 		t.Errorf("LoadedDefaults = %q, want the engine's %q", got, want)
 	}
-	if _, err := LoadedDefaults(nil); !errors.Is(err, ErrInvalidRequest) {
-		t.Errorf("LoadedDefaults(nil) error = %v, want ErrInvalidRequest", err)
+	if _, err := LoadedDefaults(nil); !errors.Is(err, plugin.ErrInvalidRequest) {
+		t.Errorf("LoadedDefaults(nil) error = %v, want plugin.ErrInvalidRequest", err)
 	}
 }
 

@@ -1,4 +1,4 @@
-package plugin
+package ociruntime
 
 import (
 	"bufio"
@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"go.podman.io/common/pkg/config"
+	"github.com/capgen-dev/capgen/plugin"
 )
 
 // A fakeRuntime is a shell script standing in for an OCI runtime: each run
@@ -96,11 +96,11 @@ const (
 
 // runcLike is what a Prober should answer for a runtime printing
 // runcLikeFeatures.
-func runcLike(path string) *Features {
-	return &Features{Runtime: path, Source: FromFeatures, Names: []string{"CAP_CHOWN", "CAP_KILL", "CAP_BPF"}, Version: "runc 1.2.3"}
+func runcLike(path string) *plugin.Features {
+	return &plugin.Features{Runtime: path, Source: plugin.FromFeatures, Names: []string{"CAP_CHOWN", "CAP_KILL", "CAP_BPF"}, Version: "runc 1.2.3"}
 }
 
-func mustProbe(t testing.TB, p *Prober, runtime string) *Features {
+func mustProbe(t testing.TB, p *Prober, runtime string) *plugin.Features {
 	t.Helper()
 	f, err := p.Probe(context.Background(), runtime)
 	if err != nil {
@@ -109,7 +109,7 @@ func mustProbe(t testing.TB, p *Prober, runtime string) *Features {
 	return f
 }
 
-func assertFeatures(t testing.TB, got, want *Features) {
+func assertFeatures(t testing.TB, got, want *plugin.Features) {
 	t.Helper()
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("features:\n got %+v\nwant %+v", got, want)
@@ -119,36 +119,36 @@ func assertFeatures(t testing.TB, got, want *Features) {
 func TestProbeFeatures(t *testing.T) {
 	for _, tc := range []struct {
 		name, document, version string
-		want                    Features
+		want                    plugin.Features
 	}{{
 		name:     "runc",
 		document: runcLikeFeatures,
-		want:     Features{Source: FromFeatures, Names: []string{"CAP_CHOWN", "CAP_KILL", "CAP_BPF"}, Version: "runc 1.2.3"},
+		want:     plugin.Features{Source: plugin.FromFeatures, Names: []string{"CAP_CHOWN", "CAP_KILL", "CAP_BPF"}, Version: "runc 1.2.3"},
 	}, {
 		name:     "crun takes numerals",
 		document: `{"linux":{"capabilities":["CAP_CHOWN"]},"annotations":{"run.oci.crun.version":"1.30","run.oci.crun.commit":"x"}}`,
-		want:     Features{Source: FromFeatures, Names: []string{"CAP_CHOWN"}, Numerals: true, Version: "crun 1.30"},
+		want:     plugin.Features{Source: plugin.FromFeatures, Names: []string{"CAP_CHOWN"}, Numerals: true, Version: "crun 1.30"},
 	}, {
 		name:     "ALL_CAPS listed",
 		document: `{"linux":{"capabilities":["CAP_CHOWN","ALL_CAPS"]}}`,
-		want:     Features{Source: FromFeatures, Names: []string{"CAP_CHOWN", "ALL_CAPS"}, AllCaps: true},
+		want:     plugin.Features{Source: plugin.FromFeatures, Names: []string{"CAP_CHOWN", "ALL_CAPS"}, AllCaps: true},
 	}, {
 		name:     "unnamed runtime takes no numerals",
 		document: `{"linux":{"capabilities":["CAP_CHOWN","CAP_NEW_ONE"]},"annotations":{"org.example.version":"3"}}`,
-		want:     Features{Source: FromFeatures, Names: []string{"CAP_CHOWN", "CAP_NEW_ONE"}},
+		want:     plugin.Features{Source: plugin.FromFeatures, Names: []string{"CAP_CHOWN", "CAP_NEW_ONE"}},
 	}, {
 		name:     "empty list is known and recognises nothing",
 		document: `{"linux":{"capabilities":[]}}`,
-		want:     Features{Source: FromFeatures, Names: []string{}},
+		want:     plugin.Features{Source: plugin.FromFeatures, Names: []string{}},
 	}, {
 		name:     "no capabilities is unknown",
 		document: `{"linux":{"namespaces":["pid"]},"annotations":{"run.oci.crun.version":"1.9"}}`,
-		want:     Features{Source: Assumed, Unknown: true, Reason: `"features" lists no linux.capabilities`, Numerals: true, Version: "crun 1.9"},
+		want:     plugin.Features{Source: plugin.Assumed, Unknown: true, Reason: `"features" lists no linux.capabilities`, Numerals: true, Version: "crun 1.9"},
 	}, {
 		name:     "null document",
 		document: "null",
 		version:  runcLikeVersion,
-		want:     Features{Source: Assumed, Unknown: true, Reason: `"features" lists no linux.capabilities`, Version: "runc 1.2.3"},
+		want:     plugin.Features{Source: plugin.Assumed, Unknown: true, Reason: `"features" lists no linux.capabilities`, Version: "runc 1.2.3"},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newFakeRuntime(t, featuresBody(t, tc.document, tc.version))
@@ -169,7 +169,6 @@ func TestProbeErrors(t *testing.T) {
 	if err := os.WriteFile(plain, []byte("#!/bin/sh\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	empty := &config.Config{}
 	for _, tc := range []struct {
 		name, runtime string
 	}{
@@ -180,7 +179,7 @@ func TestProbeErrors(t *testing.T) {
 		{"unconfigured name", "capgen-no-such-runtime"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f, err := (&Prober{CacheDir: t.TempDir(), Config: empty}).Probe(context.Background(), tc.runtime)
+			f, err := (&Prober{CacheDir: t.TempDir()}).Probe(context.Background(), tc.runtime)
 			if !errors.Is(err, ErrRuntimeNotFound) || f != nil {
 				t.Fatalf("Probe(%q) = %v, %v; want ErrRuntimeNotFound", tc.runtime, f, err)
 			}
@@ -204,18 +203,21 @@ func TestProbeCancelled(t *testing.T) {
 	}
 }
 
-// TestProbeName resolves a runtime name the way containers.conf does: the
-// first existing path of engine.runtimes.
+// TestProbeName resolves a runtime name through Lookup as containers.conf's
+// engine.runtimes does: the first existing path.
 func TestProbeName(t *testing.T) {
 	r := newFakeRuntime(t, featuresBody(t, runcLikeFeatures, ""))
 	link := filepath.Join(t.TempDir(), "runtime-link")
 	if err := os.Symlink(r.path, link); err != nil {
 		t.Fatal(err)
 	}
-	cfg := &config.Config{Engine: config.EngineConfig{OCIRuntimes: map[string][]string{
-		"fake": {filepath.Join(t.TempDir(), "absent"), link, "/usr/sbin/runc"},
-	}}}
-	got := mustProbe(t, &Prober{CacheDir: t.TempDir(), Config: cfg}, "fake")
+	lookup := func(name string) []string {
+		if name != "fake" {
+			return nil
+		}
+		return []string{filepath.Join(t.TempDir(), "absent"), "relative/runc", link, "/usr/sbin/runc"}
+	}
+	got := mustProbe(t, &Prober{CacheDir: t.TempDir(), Lookup: lookup}, "fake")
 	assertFeatures(t, got, runcLike(r.path)) // Runtime is the resolved path
 }
 
@@ -245,7 +247,7 @@ func TestParseVersion(t *testing.T) {
 		{"runc version unknown\nspec: 1.0.2-dev\n", "runc", false}, // runc v1.0.2 built by go install
 		{"runc version \x1b[31m1\n", "runc", false},
 	} {
-		var f Features
+		var f plugin.Features
 		parseVersion(&f, []byte(tc.output))
 		if f.Version != tc.version || f.Numerals != tc.numerals {
 			t.Errorf("parseVersion(%q) = %q, numerals %t; want %q, %t", tc.output, f.Version, f.Numerals, tc.version, tc.numerals)
@@ -274,7 +276,7 @@ func TestProbeRealCrun(t *testing.T) {
 	if out, _ := exec.Command(crun, "--version").Output(); !strings.HasPrefix(string(out), "crun version 1.8.1\n") {
 		t.Skipf("%s is not crun 1.8.1: %q", crun, out)
 	}
-	want := &Features{Runtime: crun, Source: Assumed, Unknown: true, Reason: `"features" exited with status 1: unknown command features`,
+	want := &plugin.Features{Runtime: crun, Source: plugin.Assumed, Unknown: true, Reason: `"features" exited with status 1: unknown command features`,
 		Numerals: true, Version: "crun 1.8.1"}
 	assertFeatures(t, mustProbe(t, &Prober{CacheDir: t.TempDir(), DisableTrial: true}, crun), want)
 }
@@ -352,7 +354,7 @@ func helperCommand(t testing.TB, runtime, cacheDir string, calls int, wrapper ..
 }
 
 // helperResults runs cmd and decodes the Features it prints.
-func helperResults(t testing.TB, cmd *exec.Cmd) []*Features {
+func helperResults(t testing.TB, cmd *exec.Cmd) []*plugin.Features {
 	t.Helper()
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -363,13 +365,13 @@ func helperResults(t testing.TB, cmd *exec.Cmd) []*Features {
 	return decodeResults(t, string(out))
 }
 
-func decodeResults(t testing.TB, out string) []*Features {
+func decodeResults(t testing.TB, out string) []*plugin.Features {
 	t.Helper()
-	var results []*Features
+	var results []*plugin.Features
 	sc := bufio.NewScanner(strings.NewReader(out))
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
-		var f Features
+		var f plugin.Features
 		if err := json.Unmarshal(sc.Bytes(), &f); err != nil {
 			t.Fatalf("helper output %q: %v", sc.Text(), err)
 		}

@@ -1,19 +1,19 @@
 package plugin
 
+// Rewriting the capabilities of a spec an engine already wrote: what the
+// precreate hook and the runtime shim share.
+
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/capgen-dev/capgen/capnames"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"go.podman.io/common/pkg/config"
 )
 
 // Annotations the precreate hook and the runtime shim look for in a spec.
@@ -30,7 +30,7 @@ const (
 	// PodmanPrivilegedAnnotation is the annotation Podman writes into a
 	// container's spec for --privileged
 	// (libpod/define.InspectAnnotationPrivileged). The hook widens for it
-	// only with [HookEnv.TrustPrivileged]; the shim never does.
+	// only with [Target.TrustPrivileged]; the shim never does.
 	PodmanPrivilegedAnnotation = "io.podman.annotations.privileged"
 	// PodmanTrue is the value Podman writes for a true boolean annotation
 	// (libpod/define.InspectResponseTrue).
@@ -39,19 +39,21 @@ const (
 	PodmanFalse = "FALSE"
 )
 
-// MaxHookInput is the size of the largest config.json [RunHook] reads:
-// 16 MiB, far above any spec an engine writes.
-const MaxHookInput = 16 << 20
+// MaxSpecSize is the size of the largest config.json the hook and the shim
+// read: 16 MiB, far above any spec an engine writes.
+const MaxSpecSize = 16 << 20
 
-// ErrHookInput is wrapped by every error about the config.json given to the
-// hook: not JSON, not a runtime spec, too large, or a capabilities list that
-// is not a list of strings.
-var ErrHookInput = errors.New("invalid precreate hook input")
+// ErrInvalidSpec is wrapped by every error about a config.json given to be
+// rewritten: not JSON, not a runtime spec, too large, or a capabilities
+// list that is not a list of strings.
+var ErrInvalidSpec = errors.New("invalid runtime spec")
 
-// HookEnv is what [FilterConfig] knows of the host: the running kernel and
-// the bounding set of the engine (the hook's parent, whose bounding set the
-// hook inherits), and the OCI runtime that will run the container.
-type HookEnv struct {
+// Target is what a spec's capabilities are rewritten for
+// ([RewriteCapabilities], [FilterConfig]): the running kernel and the
+// bounding set of the process that will start the container, the OCI
+// runtime that will apply them, the form of the entries, and whether the
+// engine's privileged marker is trusted.
+type Target struct {
 	// Env is the kernel, the bounding set and the capability table.
 	Env Env
 	// Features is what the runtime accepts; nil is an unknown runtime.
@@ -70,72 +72,22 @@ type HookEnv struct {
 	TrustPrivileged bool
 }
 
-// HookOptions configures [RunHook].
-type HookOptions struct {
-	// Runtime is the OCI runtime's name (resolved through containers.conf)
-	// or path; "" is containers.conf's default runtime.
-	Runtime string
-	// Policy is the form of the entries written for the runtime.
-	Policy Policy
-	// TrustPrivileged is [HookEnv.TrustPrivileged].
-	TrustPrivileged bool
-	// MaxInput is the largest input accepted; 0 is [MaxHookInput].
-	MaxInput int64
-	// Prober probes the runtime; nil is the process-wide Prober of [Probe].
-	Prober *Prober
-}
-
-// RunHook is the precreate hook of an engine that runs
-// go.podman.io/common/pkg/hooks/exec.RuntimeConfigFilter (Podman): it reads
-// a runtime spec (config.json) from stdin, rewrites its
-// process.capabilities with [FilterConfig] and writes the new spec to
-// stdout. Warnings about entries it dropped go to stderr, one a line.
-//
-// Nothing is written to stdout unless the whole result was computed: on an
-// error the engine sees an empty output and a failed hook. Errors about the
-// input wrap [ErrHookInput].
-func RunHook(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, opts HookOptions) error {
-	limit := opts.MaxInput
-	if limit <= 0 {
-		limit = MaxHookInput
-	}
-	data, err := readLimited(stdin, limit)
-	if err != nil {
-		return err
-	}
-	spec, err := DecodeConfig(data)
-	if err != nil {
-		return err
-	}
-	env, warnings, err := hostHookEnv(ctx, opts)
-	if err != nil {
-		return err
-	}
-	out, more, err := rewriteConfig(spec, env)
-	if err != nil {
-		return err
-	}
-	for _, w := range append(warnings, more...) {
-		fmt.Fprintln(stderr, "capgen hook: warning:", w)
-	}
-	_, err = stdout.Write(out)
-	return err
-}
-
 // FilterConfig is the whole of the hook's work on one input, with the host
 // given by env: it decodes data with [DecodeConfig], rewrites the
 // capabilities with [RewriteCapabilities] and returns the new config.json
 // and the warnings. On an error it returns no output.
-func FilterConfig(data []byte, env HookEnv) ([]byte, []string, error) {
-	spec, err := DecodeConfig(data)
+func FilterConfig(data []byte, env Target) ([]byte, []string, error) {
+	spec, err := DecodeConfig(data, "config.json")
 	if err != nil {
 		return nil, nil, err
 	}
-	return rewriteConfig(spec, env)
+	return EncodeRewritten(spec, env)
 }
 
-// rewriteConfig rewrites spec's capabilities and encodes it.
-func rewriteConfig(spec *specs.Spec, env HookEnv) ([]byte, []string, error) {
+// EncodeRewritten rewrites spec's capabilities for env with
+// [RewriteCapabilities] and encodes it as a config.json, with the warnings.
+// On an error it returns no output.
+func EncodeRewritten(spec *specs.Spec, env Target) ([]byte, []string, error) {
 	warnings, err := RewriteCapabilities(spec, env)
 	if err != nil {
 		return nil, nil, err
@@ -147,17 +99,6 @@ func rewriteConfig(spec *specs.Spec, env HookEnv) ([]byte, []string, error) {
 	return append(out, '\n'), warnings, nil
 }
 
-func readLimited(r io.Reader, limit int64) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading config.json from stdin: %w", err)
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%w: config.json on stdin is larger than %d bytes", ErrHookInput, limit)
-	}
-	return data, nil
-}
-
 // DecodeConfig decodes a config.json into a runtime spec. It accepts one
 // JSON object, with nothing but white space after it, whose ociVersion is
 // 1.x, and whose fields have the types of the runtime-spec Go types (a
@@ -165,28 +106,25 @@ func readLimited(r io.Reader, limit int64) ([]byte, error) {
 // runtime-spec v1.3.0 are dropped, as
 // go.podman.io/common/pkg/hooks/exec.RuntimeConfigFilter drops them when
 // it decodes the hook's output into the same type. Errors wrap
-// [ErrHookInput].
-func DecodeConfig(data []byte) (*specs.Spec, error) {
-	return decodeConfig(data, "config.json on stdin")
-}
-
-// decodeConfig is DecodeConfig, naming the input what in errors.
-func decodeConfig(data []byte, what string) (*specs.Spec, error) {
+// [ErrInvalidSpec].
+//
+// what names the input in errors: "config.json on stdin", a path.
+func DecodeConfig(data []byte, what string) (*specs.Spec, error) {
 	if !bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte("{")) {
-		return nil, fmt.Errorf("%w: %s is not a JSON object", ErrHookInput, what)
+		return nil, fmt.Errorf("%w: %s is not a JSON object", ErrInvalidSpec, what)
 	}
 	var spec specs.Spec
 	if err := json.Unmarshal(data, &spec); err != nil {
-		return nil, fmt.Errorf("%w: %s is not a runtime spec: %w", ErrHookInput, what, err)
+		return nil, fmt.Errorf("%w: %s is not a runtime spec: %w", ErrInvalidSpec, what, err)
 	}
 	if err := checkCapabilityEntries(data, what); err != nil {
 		return nil, err
 	}
 	if spec.Version == "" {
-		return nil, fmt.Errorf("%w: %s is not a runtime spec: no ociVersion", ErrHookInput, what)
+		return nil, fmt.Errorf("%w: %s is not a runtime spec: no ociVersion", ErrInvalidSpec, what)
 	}
 	if !strings.HasPrefix(spec.Version, "1.") {
-		return nil, fmt.Errorf("%w: %s: ociVersion %q is not a 1.x runtime spec", ErrHookInput, what, spec.Version)
+		return nil, fmt.Errorf("%w: %s: ociVersion %q is not a 1.x runtime spec", ErrInvalidSpec, what, spec.Version)
 	}
 	return &spec, nil
 }
@@ -212,7 +150,7 @@ type rawCapabilities struct {
 func checkCapabilityEntries(data []byte, what string) error {
 	var raw rawCapabilities
 	if err := json.Unmarshal(data, &raw); err != nil {
-		return fmt.Errorf("%w: %s is not a runtime spec: %w", ErrHookInput, what, err)
+		return fmt.Errorf("%w: %s is not a runtime spec: %w", ErrInvalidSpec, what, err)
 	}
 	if raw.Process == nil || raw.Process.Capabilities == nil {
 		return nil
@@ -224,7 +162,7 @@ func checkCapabilityEntries(data []byte, what string) error {
 	}{{"bounding", c.Bounding}, {"effective", c.Effective}, {"inheritable", c.Inheritable}, {"permitted", c.Permitted}, {"ambient", c.Ambient}} {
 		for i, e := range l.entries {
 			if len(e) == 0 || e[0] != '"' {
-				return fmt.Errorf("%w: %s: process.capabilities.%s[%d] is %s, not a string", ErrHookInput, what, l.name, i, e)
+				return fmt.Errorf("%w: %s: process.capabilities.%s[%d] is %s, not a string", ErrInvalidSpec, what, l.name, i, e)
 			}
 		}
 	}
@@ -233,7 +171,7 @@ func checkCapabilityEntries(data []byte, what string) error {
 
 // Widening reports whether the spec's annotations widen its capabilities
 // — only Podman's privileged marker, and only when trustPrivileged says the
-// engine wrote it ([HookEnv.TrustPrivileged]) — and returns a warning for
+// engine wrote it ([Target.TrustPrivileged]) — and returns a warning for
 // every annotation capgen reads but does not act on: its former
 // [CapabilitiesAnnotation], an untrusted marker, a marker with a value
 // Podman never writes. No annotation is an error: an image or a user must
@@ -288,7 +226,7 @@ func quoteShort(v string) string {
 // A spec without a process is left unchanged, and so is one without
 // process.capabilities unless it is widened. The error is for an invalid
 // env or an invalid policy, never for anything in the spec.
-func RewriteCapabilities(spec *specs.Spec, env HookEnv) ([]string, error) {
+func RewriteCapabilities(spec *specs.Spec, env Target) ([]string, error) {
 	widen, warnings := Widening(spec.Annotations, env.TrustPrivileged)
 	p := spec.Process
 	if p == nil {
@@ -367,34 +305,4 @@ func materializeList(list string, entries []string, last capnames.Cap) (set capn
 		warnings = append(warnings, fmt.Sprintf("process.capabilities.%s: dropped entry %q: %s", list, e, reason))
 	}
 	return set, slices.Contains(entries, capnames.AllCaps), warnings, nil
-}
-
-// hostHookEnv reads the running kernel, the hook's bounding set (the
-// engine's, which the hook inherits) and the runtime's features. A runtime
-// that cannot be probed is an unknown runtime, with a warning: the hook
-// then writes the table's names, as engines do today.
-func hostHookEnv(ctx context.Context, opts HookOptions) (HookEnv, []string, error) {
-	host, err := HostEnv()
-	if err != nil {
-		return HookEnv{}, nil, fmt.Errorf("precreate hook: %w", err)
-	}
-	runtime := opts.Runtime
-	if runtime == "" {
-		cfg, err := config.Default()
-		if err != nil {
-			return HookEnv{}, nil, fmt.Errorf("precreate hook: finding the default OCI runtime: %w", err)
-		}
-		runtime = cfg.Engine.OCIRuntime
-	}
-	var warnings []string
-	probe := Probe
-	if opts.Prober != nil {
-		probe = opts.Prober.Probe
-	}
-	features, err := probe(ctx, runtime)
-	if err != nil {
-		warnings = append(warnings, fmt.Sprintf("%v; writing capability names only", err))
-		features = &Features{Runtime: runtime, Unknown: true, Reason: err.Error()}
-	}
-	return HookEnv{Env: host, Features: features, Policy: opts.Policy, TrustPrivileged: opts.TrustPrivileged}, warnings, nil
 }

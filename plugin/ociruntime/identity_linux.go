@@ -1,4 +1,4 @@
-package plugin
+package ociruntime
 
 import (
 	"os"
@@ -18,4 +18,10 @@ func identity(st os.FileInfo) binaryID {
 		Mtime: sys.Mtim.Nano(),
 		Ctime: sys.Ctim.Nano(),
 	}
+}
+
+// ownedBy reports whether uid owns the file st describes.
+func ownedBy(st os.FileInfo, uid int) bool {
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	return ok && int(sys.Uid) == uid
 }

@@ -1,9 +1,10 @@
-package plugin
+package ociruntime
 
 import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"github.com/capgen-dev/capgen/plugin"
 	"os"
 	"strconv"
 
@@ -37,13 +38,13 @@ func trialScope() (capnames.Set, error) {
 
 // processSets reads the bounding, effective and permitted sets of process
 // pid from /proc/PID/status.
-func processSets(pid int) (Sets, error) {
+func processSets(pid int) (plugin.Sets, error) {
 	path := "/proc/" + strconv.Itoa(pid) + "/status"
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return Sets{}, err
+		return plugin.Sets{}, err
 	}
-	var sets Sets
+	var sets plugin.Sets
 	fields := map[string]*capnames.Set{"CapBnd:": &sets.Bounding, "CapEff:": &sets.Effective, "CapPrm:": &sets.Permitted}
 	seen := 0
 	sc := bufio.NewScanner(bytes.NewReader(data))
@@ -54,12 +55,12 @@ func processSets(pid int) (Sets, error) {
 			continue
 		}
 		if *dst, err = capnames.ParseBitmap(string(bytes.TrimSpace(value))); err != nil {
-			return Sets{}, fmt.Errorf("%s: %s: %w", path, key, err)
+			return plugin.Sets{}, fmt.Errorf("%s: %s: %w", path, key, err)
 		}
 		seen++
 	}
 	if seen != len(fields) {
-		return Sets{}, fmt.Errorf("%s: want CapBnd, CapEff and CapPrm once each", path)
+		return plugin.Sets{}, fmt.Errorf("%s: want CapBnd, CapEff and CapPrm once each", path)
 	}
 	return sets, nil
 }

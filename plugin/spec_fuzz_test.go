@@ -92,7 +92,7 @@ var fuzzRuntimes = []*Features{
 	{Version: "empty 1", Names: []string{}},
 }
 
-// FuzzHookFilter runs the precreate hook's filter on arbitrary config.json
+// FuzzFilterConfig runs the precreate hook's filter on arbitrary config.json
 // input for a host picked by the other arguments: a kernel whose last
 // capability is 30..63, a bounding set within it, a table cut anywhere, one
 // of fuzzRuntimes and a policy. It checks that the hook either fails with
@@ -101,12 +101,12 @@ var fuzzRuntimes = []*Features{
 // the runtime reads it, grants only what the input list asked for (or, when
 // the annotations ask to widen a list that may widen, the kernel), within
 // the kernel and the bounding set, and nothing the runtime would ignore.
-func FuzzHookFilter(f *testing.F) {
+func FuzzFilterConfig(f *testing.F) {
 	f.Add([]byte(`{"ociVersion":"1.0.0","process":{"user":{"uid":0,"gid":0},"cwd":"/","capabilities":{"bounding":["CAP_CHOWN","ALL_CAPS"],"effective":["CAP_CHOWN"]}}}`),
 		uint8(10), uint64(1<<63-1), uint8(3), uint8(0), uint8(40), false)
 	f.Fuzz(func(t *testing.T, data []byte, lastSeed uint8, boundingSeed uint64, rtSeed, policySeed, tableSeed uint8, trust bool) {
 		last := capnames.Cap(30 + int(lastSeed)%34)
-		env := HookEnv{
+		env := Target{
 			Env: Env{
 				Table:      fuzzTables[int(tableSeed)%len(fuzzTables)],
 				KernelLast: last,
@@ -121,8 +121,8 @@ func FuzzHookFilter(f *testing.F) {
 			if out != nil || warnings != nil {
 				t.Fatalf("error %v with output %q and warnings %q", err, out, warnings)
 			}
-			if !errors.Is(err, ErrHookInput) {
-				t.Fatalf("error %v is not about the input (ErrHookInput)", err)
+			if !errors.Is(err, ErrInvalidSpec) {
+				t.Fatalf("error %v is not about the input (ErrInvalidSpec)", err)
 			}
 			return
 		}
@@ -131,13 +131,13 @@ func FuzzHookFilter(f *testing.F) {
 }
 
 // checkHookOutput checks the hook's output for input data on env.
-func checkHookOutput(t *testing.T, data, out []byte, env HookEnv) {
+func checkHookOutput(t *testing.T, data, out []byte, env Target) {
 	t.Helper()
-	in, err := DecodeConfig(data)
+	in, err := DecodeConfig(data, "config.json")
 	if err != nil {
 		t.Fatalf("hook accepted input that DecodeConfig rejects: %v", err)
 	}
-	got, err := DecodeConfig(out)
+	got, err := DecodeConfig(out, "config.json")
 	if err != nil {
 		t.Fatalf("hook wrote an invalid spec: %v\n%s", err, out)
 	}

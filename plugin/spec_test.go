@@ -1,8 +1,6 @@
 package plugin
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"reflect"
@@ -108,7 +106,7 @@ func TestFilterConfig(t *testing.T) {
 		name        string
 		uid         uint32
 		annotations map[string]string
-		trust       bool // HookEnv.TrustPrivileged
+		trust       bool // Target.TrustPrivileged
 		lists       [5][]string
 		bounding    capnames.Set
 		kernelLast  capnames.Cap // 0 means last
@@ -247,7 +245,7 @@ func TestFilterConfig(t *testing.T) {
 			if kl == 0 {
 				kl = last
 			}
-			env := HookEnv{Env: Env{KernelLast: kl, Bounding: tt.bounding}, Features: tt.features, TrustPrivileged: tt.trust}
+			env := Target{Env: Env{KernelLast: kl, Bounding: tt.bounding}, Features: tt.features, TrustPrivileged: tt.trust}
 			out, warnings, err := FilterConfig(hookSpec(t, tt.uid, tt.annotations, tt.lists), env)
 			if err != nil {
 				t.Fatal(err)
@@ -286,7 +284,7 @@ func TestFilterConfig(t *testing.T) {
 func TestFilterConfigKeepsOtherFields(t *testing.T) {
 	in := hookSpec(t, 0, map[string]string{PodmanPrivilegedAnnotation: PodmanTrue, "other": "x"},
 		[5][]string{{"CAP_KILL"}, {"CAP_KILL"}, {}, {"CAP_KILL"}, {}})
-	env := HookEnv{Env: Env{KernelLast: capnames.CAP_CHECKPOINT_RESTORE, Bounding: capnames.UpTo(capnames.CAP_CHECKPOINT_RESTORE)}, TrustPrivileged: true}
+	env := Target{Env: Env{KernelLast: capnames.CAP_CHECKPOINT_RESTORE, Bounding: capnames.UpTo(capnames.CAP_CHECKPOINT_RESTORE)}, TrustPrivileged: true}
 	out, _, err := FilterConfig(in, env)
 	if err != nil {
 		t.Fatal(err)
@@ -313,7 +311,7 @@ func TestFilterConfigKeepsOtherFields(t *testing.T) {
 func TestFilterConfigOldKernel(t *testing.T) {
 	in := `{"ociVersion":"1.3.0","process":{"user":{"uid":0,"gid":0},"cwd":"/",` +
 		`"capabilities":{"bounding":["CAP_CHOWN","CAP_BPF","39","41"]}}}`
-	out, warnings, err := FilterConfig([]byte(in), HookEnv{Env: envOldKernel, Features: rtRunc})
+	out, warnings, err := FilterConfig([]byte(in), Target{Env: envOldKernel, Features: rtRunc})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -352,67 +350,21 @@ func TestFilterConfigInvalid(t *testing.T) {
 		{"list is a string", strings.Replace(valid, `["CAP_KILL"]`, `"CAP_KILL"`, 1), "process.capabilities.bounding"},
 		{"capabilities is a list", strings.Replace(valid, `{"bounding":["CAP_KILL"]}`, `["CAP_KILL"]`, 1), "process.capabilities"},
 	}
-	env := HookEnv{Env: Env{KernelLast: capnames.CAP_CHECKPOINT_RESTORE, Bounding: capnames.UpTo(capnames.CAP_CHECKPOINT_RESTORE)}}
+	env := Target{Env: Env{KernelLast: capnames.CAP_CHECKPOINT_RESTORE, Bounding: capnames.UpTo(capnames.CAP_CHECKPOINT_RESTORE)}}
 	if _, _, err := FilterConfig([]byte(valid), env); err != nil {
 		t.Fatalf("the valid base input fails: %v", err)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			out, warnings, err := FilterConfig([]byte(tt.input), env)
-			if !errors.Is(err, ErrHookInput) {
-				t.Fatalf("error %v, want one wrapping ErrHookInput", err)
+			if !errors.Is(err, ErrInvalidSpec) {
+				t.Fatalf("error %v, want one wrapping ErrInvalidSpec", err)
 			}
 			if !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("error %q does not say %q", err, tt.wantErr)
 			}
 			if out != nil || warnings != nil {
 				t.Errorf("output %q and warnings %q with an error", out, warnings)
-			}
-		})
-	}
-}
-
-func TestRunHook(t *testing.T) {
-	good := hookSpec(t, 0, nil, [5][]string{{capnames.AllCaps, "CAP_NOPE"}, {}, {}, {}, {}})
-	tests := []struct {
-		name       string
-		input      []byte
-		opts       HookOptions
-		wantErr    string
-		wantStderr string
-	}{
-		{name: "too large", input: good, opts: HookOptions{Runtime: "/nonexistent/runtime", MaxInput: int64(len(good) - 1)},
-			wantErr: "larger than"},
-		{name: "not a spec", input: []byte("{}"), opts: HookOptions{Runtime: "/nonexistent/runtime"}, wantErr: "no ociVersion"},
-		{name: "missing runtime degrades to names", input: good, opts: HookOptions{Runtime: "/nonexistent/runtime", MaxInput: int64(len(good))},
-			wantStderr: "/nonexistent/runtime"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var stdout, stderr bytes.Buffer
-			err := RunHook(context.Background(), bytes.NewReader(tt.input), &stdout, &stderr, tt.opts)
-			if tt.wantErr != "" {
-				if !errors.Is(err, ErrHookInput) || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error %v, want ErrHookInput saying %q", err, tt.wantErr)
-				}
-				if stdout.Len() > 0 {
-					t.Errorf("stdout %q on error", stdout.Bytes())
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !strings.Contains(stderr.String(), tt.wantStderr) || !strings.Contains(stderr.String(), `dropped entry "CAP_NOPE"`) {
-				t.Errorf("stderr %q lacks %q or the dropped entry", stderr.String(), tt.wantStderr)
-			}
-			host, err := HostEnv()
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := capnames.UpTo(host.KernelLast).Intersect(host.Bounding).Intersect(capnames.Default().Set())
-			if got := hookGrantedSets(t, stdout.Bytes(), host.KernelLast)[0]; got != want {
-				t.Errorf("bounding grants %v, want kernel ∩ bounding set ∩ table = %v", got.Strings(), want.Strings())
 			}
 		})
 	}

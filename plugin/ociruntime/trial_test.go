@@ -1,6 +1,7 @@
-package plugin
+package ociruntime
 
 import (
+	"github.com/capgen-dev/capgen/plugin"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,7 +65,7 @@ func TestTrialHangingCreate(t *testing.T) {
 	if took := time.Since(start); took > 5*time.Second {
 		t.Errorf("probe took %v", took)
 	}
-	if !f.Unknown || f.Source != Assumed || !strings.Contains(f.Reason, "trial:") || !strings.Contains(f.Reason, "deadline exceeded") {
+	if !f.Unknown || f.Source != plugin.Assumed || !strings.Contains(f.Reason, "trial:") || !strings.Contains(f.Reason, "deadline exceeded") {
 		t.Errorf("features %+v; want assumed, the trial timed out", f)
 	}
 	data, _ := os.ReadFile(log)

@@ -1,4 +1,11 @@
-package plugin
+// Package ociruntime learns what an OCI runtime applies in
+// process.capabilities: from its features command, its --version, or a
+// trial with throwaway containers, with a cache keyed on the runtime
+// binary's identity so that it is never stale. A [Prober] does the work;
+// [Probe] uses a process-wide one. It takes a runtime path, or a name and a
+// lookup function (plugin/engine.Lookup reads containers.conf), and imports
+// no go.podman.io package, so that go.podman.io/common can import it.
+package ociruntime
 
 import (
 	"bytes"
@@ -19,8 +26,8 @@ import (
 	"unicode"
 
 	"github.com/capgen-dev/capgen/capnames"
+	"github.com/capgen-dev/capgen/plugin"
 	"github.com/opencontainers/runtime-spec/specs-go/features"
-	"go.podman.io/common/pkg/config"
 	"golang.org/x/sys/unix"
 )
 
@@ -83,9 +90,10 @@ type Prober struct {
 	CacheDir string
 	// DisableDiskCache keeps results in memory only.
 	DisableDiskCache bool
-	// Config resolves runtime names through engine.runtimes; nil means
-	// config.Default().
-	Config *config.Config
+	// Lookup returns the paths an engine configures for a runtime name
+	// (containers.conf engine.runtimes), tried in order before $PATH; nil
+	// means none. plugin/engine.Lookup reads them from containers.conf.
+	Lookup func(name string) []string
 	// TrialTimeout bounds a trial (see Prober); zero means
 	// DefaultTrialTimeout.
 	TrialTimeout time.Duration
@@ -101,48 +109,38 @@ type Prober struct {
 var defaultProber = sync.OnceValue(func() *Prober { return new(Prober) })
 
 // Probe reports what runtime accepts in process.capabilities, using a
-// process-wide [Prober] with default settings.
+// process-wide [Prober] with default settings, which looks runtime names up
+// in $PATH only (plugin/engine.Probe also reads containers.conf).
 //
-// runtime is a name resolved through containers.conf (engine.runtimes: the
-// first existing path listed for it, else $PATH) or a path. A runtime that
-// cannot say what it accepts — no features command, a crash, a hang,
-// garbage on stdout — yields Features{Unknown: true, Reason: ...}, not an
-// error. Errors are for a runtime that cannot be found (wrapping
-// [ErrRuntimeNotFound]) and for ctx ending.
-func Probe(ctx context.Context, runtime string) (*Features, error) {
+// runtime is a name or a path. A runtime that cannot say what it accepts —
+// no features command, a crash, a hang, garbage on stdout — yields
+// plugin.Features{Unknown: true, Reason: ...}, not an error. Errors are for a
+// runtime that cannot be found (wrapping [ErrRuntimeNotFound]) and for ctx
+// ending.
+func Probe(ctx context.Context, runtime string) (*plugin.Features, error) {
 	return defaultProber().Probe(ctx, runtime)
-}
-
-// ProbeIn is [Probe] with runtime names resolved through cfg, the
-// containers.conf an engine loaded (nil: config.Default()).
-func ProbeIn(ctx context.Context, cfg *config.Config, runtime string) (*Features, error) {
-	return defaultProber().ProbeIn(ctx, cfg, runtime)
 }
 
 // Probe is [Probe] with p's settings and caches. It returns the memoised
 // answer when the runtime binary's identity (path, device, inode, size,
 // mtime, ctime) is unchanged, else the cache file's answer when it matches
 // that identity, else runs the runtime. The caller owns the result.
-func (p *Prober) Probe(ctx context.Context, runtime string) (*Features, error) {
-	return p.ProbeIn(ctx, p.Config, runtime)
+func (p *Prober) Probe(ctx context.Context, runtime string) (*plugin.Features, error) {
+	return p.ProbeIn(ctx, p.Lookup, runtime)
 }
 
-// ProbeIn is [Prober.Probe] with runtime names resolved through cfg's
-// engine.runtimes (nil: p.Config, else config.Default()), as the engine that
-// loaded cfg resolves them.
-func (p *Prober) ProbeIn(ctx context.Context, cfg *config.Config, runtime string) (*Features, error) {
+// ProbeIn is [Prober.Probe] with runtime names resolved through lookup
+// (see [Prober.Lookup]) instead of p.Lookup.
+func (p *Prober) ProbeIn(ctx context.Context, lookup func(string) []string, runtime string) (*plugin.Features, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("probing runtime %q: %w", runtime, err)
 	}
-	if cfg == nil {
-		cfg = p.Config
-	}
-	path, id, err := locate(cfg, runtime)
+	path, id, err := locate(lookup, runtime, binaryID{})
 	if err != nil {
 		return nil, err
 	}
 	if f := p.recall(path, id); f != nil {
-		return f.clone(), nil
+		return clone(f), nil
 	}
 	unlock, err := p.lockCold(ctx, path)
 	if err != nil {
@@ -150,7 +148,7 @@ func (p *Prober) ProbeIn(ctx context.Context, cfg *config.Config, runtime string
 	}
 	defer unlock()
 	if f := p.recall(path, id); f != nil { // probed while we waited
-		return f.clone(), nil
+		return clone(f), nil
 	}
 	f, cacheable, err := p.probeCold(ctx, path, id)
 	if err != nil {
@@ -159,18 +157,31 @@ func (p *Prober) ProbeIn(ctx context.Context, cfg *config.Config, runtime string
 	if cacheable {
 		p.remember(path, id, f)
 	}
-	return f.clone(), nil
+	return clone(f), nil
+}
+
+// Find resolves runtime, a path or a name (looked up in the paths lookup
+// gives for it, then in $PATH), to the absolute path of an executable
+// file. It passes over the file at except, when except is not "": a runtime
+// shim's own binary, which must never find itself. The error wraps
+// [ErrRuntimeNotFound] when nothing is found.
+func Find(lookup func(string) []string, runtime, except string) (string, error) {
+	var self binaryID
+	if except != "" {
+		var err error
+		if self, err = statBinary(except); err != nil {
+			return "", fmt.Errorf("the excluded binary: %w", err)
+		}
+	}
+	path, _, err := locate(lookup, runtime, self)
+	return path, err
 }
 
 // locate resolves runtime to the path of an executable file and stats it:
-// one stat for a path, one per candidate cfg configures for a name.
-func locate(cfg *config.Config, runtime string) (string, binaryID, error) {
-	return locateExcept(cfg, runtime, binaryID{})
-}
-
-// locateExcept is locate, passing over the binary whose identity is self
-// (a runtime shim's own), as if it were not there.
-func locateExcept(cfg *config.Config, runtime string, self binaryID) (string, binaryID, error) {
+// one stat for a path, one per candidate for a name. It passes over the
+// binary whose identity is self (a runtime shim's own), as if it were not
+// there.
+func locate(lookup func(string) []string, runtime string, self binaryID) (string, binaryID, error) {
 	if runtime == "" {
 		return "", binaryID{}, fmt.Errorf("%w: empty runtime name", ErrRuntimeNotFound)
 	}
@@ -188,13 +199,10 @@ func locateExcept(cfg *config.Config, runtime string, self binaryID) (string, bi
 		}
 		return path, id, nil
 	}
-	if cfg == nil {
-		var err error
-		if cfg, err = config.Default(); err != nil {
-			return "", binaryID{}, fmt.Errorf("runtime %q: %w", runtime, err)
-		}
+	var candidates []string
+	if lookup != nil {
+		candidates = lookup(runtime)
 	}
-	candidates := cfg.Engine.OCIRuntimes[runtime]
 	for _, c := range candidates {
 		if !filepath.IsAbs(c) {
 			continue // a relative entry would depend on the working directory
@@ -212,9 +220,9 @@ func locateExcept(cfg *config.Config, runtime string, self binaryID) (string, bi
 			return path, id, nil
 		}
 	}
-	where := "containers.conf engine.runtimes has no entry for it"
+	where := "the engine configures no path for it"
 	if len(candidates) > 0 {
-		where = "none of the paths containers.conf engine.runtimes lists for it is an executable file (" + strings.Join(candidates, ", ") + ")"
+		where = "none of the paths the engine configures for it is an executable file (" + strings.Join(candidates, ", ") + ")"
 	}
 	return "", binaryID{}, fmt.Errorf("%w: %q: %s, and $PATH has no such executable", ErrRuntimeNotFound, runtime, where)
 }
@@ -228,7 +236,7 @@ func (id binaryID) sameFile(other binaryID) bool {
 // probeCold answers from the cache file or by running the runtime.
 // cacheable is false for answers that may be transient (see Prober) or
 // whose binary changed while it ran.
-func (p *Prober) probeCold(ctx context.Context, path string, id binaryID) (f *Features, cacheable bool, err error) {
+func (p *Prober) probeCold(ctx context.Context, path string, id binaryID) (f *plugin.Features, cacheable bool, err error) {
 	key := cacheKey{Path: path, binaryID: id}
 	disk := p.diskCache()
 	locked := false
@@ -272,8 +280,8 @@ func (p *Prober) probeCold(ctx context.Context, path string, id binaryID) (f *Fe
 
 // run learns the features of the runtime at path by running it: its
 // features command, else its --version and a trial.
-func (p *Prober) run(ctx context.Context, path string) (*Features, bool, error) {
-	f := &Features{Runtime: path, Source: FromFeatures}
+func (p *Prober) run(ctx context.Context, path string) (*plugin.Features, bool, error) {
+	f := &plugin.Features{Runtime: path, Source: plugin.FromFeatures}
 	out := p.exec(ctx, path, "features")
 	if err := ctx.Err(); err != nil {
 		return nil, false, err
@@ -287,7 +295,7 @@ func (p *Prober) run(ctx context.Context, path string) (*Features, bool, error) 
 	if !f.Unknown {
 		return f, cacheable, nil
 	}
-	f.Source = Assumed
+	f.Source = plugin.Assumed
 	if f.Version == "" && !out.timedOut {
 		ver := p.exec(ctx, path, "--version")
 		if err := ctx.Err(); err != nil {
@@ -310,14 +318,14 @@ func (p *Prober) run(ctx context.Context, path string) (*Features, bool, error) 
 		f.Reason += "; trial: " + t.failure
 		return f, cacheable && !t.transient, nil
 	}
-	f.Source, f.Unknown, f.Reason = FromTrial, false, ""
+	f.Source, f.Unknown, f.Reason = plugin.FromTrial, false, ""
 	f.Names, f.Numerals, f.Tested, f.Rejected = t.names, t.numerals, t.tested, t.rejected
 	f.AllCaps = false // a trial tries no ALL_CAPS: no runtime of the matrix applies it
 	return f, cacheable, nil
 }
 
 // parseFeatures fills f from the output of "<runtime> features".
-func parseFeatures(f *Features, stdout []byte) {
+func parseFeatures(f *plugin.Features, stdout []byte) {
 	var ff features.Features
 	if err := json.Unmarshal(stdout, &ff); err != nil {
 		f.Unknown, f.Reason = true, `"features" printed invalid JSON: `+printable(err.Error())
@@ -352,7 +360,7 @@ func parseFeatures(f *Features, stdout []byte) {
 // src/libcrun/linux.c), which accepts decimal numerals; a crun built without
 // libcap (HAVE_CAP unset, no "+CAP") sets no capabilities at all, so it is
 // not credited with numerals.
-func parseVersion(f *Features, stdout []byte) {
+func parseVersion(f *plugin.Features, stdout []byte) {
 	first, rest, _ := bytes.Cut(stdout, []byte("\n"))
 	fields := strings.Fields(string(first))
 	if len(fields) < 3 || fields[1] != "version" {
@@ -370,6 +378,17 @@ func parseVersion(f *Features, stdout []byte) {
 
 // output is what one run of the runtime produced. failure, when set, says
 // why its stdout is not to be used.
+// RunFeatures runs "path features" with p's timeout and output limit and
+// returns what it printed on stdout; the error says why it failed. The
+// runtime shim passes the document through.
+func (p *Prober) RunFeatures(ctx context.Context, path string) ([]byte, error) {
+	out := p.exec(ctx, path, "features")
+	if out.failure != "" {
+		return nil, fmt.Errorf("%s features: %s", path, out.failure)
+	}
+	return out.stdout, nil
+}
+
 type output struct {
 	stdout   []byte
 	failure  string
@@ -567,7 +586,7 @@ func (p *Prober) lockCold(ctx context.Context, path string) (unlock func(), err 
 }
 
 // clone returns a copy of f that shares no memory with it.
-func (f *Features) clone() *Features {
+func clone(f *plugin.Features) *plugin.Features {
 	c := *f
 	c.Names = slices.Clone(f.Names)
 	return &c

@@ -1,7 +1,8 @@
-package plugin
+package ociruntime
 
 import (
 	"context"
+	"github.com/capgen-dev/capgen/plugin"
 	"os"
 	"path/filepath"
 	"testing"
@@ -67,18 +68,18 @@ func benchmarkTrial(b *testing.B) {
 	b.Run("trial-cold", func(b *testing.B) {
 		for b.Loop() {
 			f, err := (&Prober{DisableDiskCache: true}).Probe(ctx, rc92)
-			if err != nil || f.Source != FromTrial {
+			if err != nil || f.Source != plugin.FromTrial {
 				b.Fatal(f, err)
 			}
 		}
 	})
-	if f, err := (&Prober{CacheDir: dir}).Probe(ctx, rc92); err != nil || f.Source != FromTrial {
+	if f, err := (&Prober{CacheDir: dir}).Probe(ctx, rc92); err != nil || f.Source != plugin.FromTrial {
 		b.Fatal(f, err)
 	}
 	b.Run("trial-disk", func(b *testing.B) {
 		for b.Loop() {
 			f, err := (&Prober{CacheDir: dir}).Probe(ctx, rc92)
-			if err != nil || f.Source != FromTrial {
+			if err != nil || f.Source != plugin.FromTrial {
 				b.Fatal(f, err)
 			}
 		}

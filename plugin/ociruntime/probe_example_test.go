@@ -1,4 +1,4 @@
-package plugin_test
+package ociruntime_test
 
 import (
 	"context"
@@ -7,16 +7,17 @@ import (
 	"time"
 
 	"github.com/capgen-dev/capgen/plugin"
+	"github.com/capgen-dev/capgen/plugin/ociruntime"
 	"github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // An engine keeps one Prober and asks it before building each spec; the
 // answer comes from memory or the cache file unless the runtime changed.
 func ExampleProber() {
-	p := &plugin.Prober{Timeout: time.Second}
+	p := &ociruntime.Prober{Timeout: time.Second}
 	f, err := p.Probe(context.Background(), "runc")
 	switch {
-	case errors.Is(err, plugin.ErrRuntimeNotFound):
+	case errors.Is(err, ociruntime.ErrRuntimeNotFound):
 		fmt.Println("no runc:", err)
 	case err != nil:
 		fmt.Println(err) // the context ended
@@ -30,7 +31,7 @@ func ExampleProber() {
 // Probe uses one process-wide Prober with the default settings; its answer
 // tells Apply what the runtime accepts.
 func ExampleProbe() {
-	features, err := plugin.Probe(context.Background(), "crun")
+	features, err := ociruntime.Probe(context.Background(), "crun")
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -1,8 +1,9 @@
-package plugin
+package engine
 
 import (
 	"errors"
 	"fmt"
+	"github.com/capgen-dev/capgen/plugin"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -36,7 +37,7 @@ const (
 // defaults. An engine that has its loaded *config.Config calls
 // [LoadedDefaults] instead, which also covers modules.
 //
-// Pass the result as [Request.Defaults] instead of common's
+// Pass the result as [plugin.Request.Defaults] instead of common's
 // Config.Containers.DefaultCapabilities: common prefixes entries with "CAP_"
 // after strings.ToUpper, whose Unicode mapping turns "ſys_admin" into
 // CAP_SYS_ADMIN before any check can refuse it. Raw entries reach [Apply],
@@ -57,7 +58,7 @@ func DefaultCapabilities() ([]string, error) {
 // list is returned: what the engine would have used without capgen.
 func LoadedDefaults(rtc *config.Config) ([]string, error) {
 	if rtc == nil {
-		return nil, fmt.Errorf("%w: nil containers.conf configuration", ErrInvalidRequest)
+		return nil, fmt.Errorf("%w: nil containers.conf configuration", plugin.ErrInvalidRequest)
 	}
 	loaded := rtc.Containers.DefaultCapabilities.Get()
 	raw, err := readDefaults(rtc.LoadedModules())

@@ -1,7 +1,8 @@
-package plugin
+package ociruntime
 
 import (
 	"encoding/json"
+	"github.com/capgen-dev/capgen/plugin"
 	"slices"
 	"strings"
 	"testing"
@@ -25,7 +26,7 @@ func FuzzFeaturesJSON(f *testing.F) {
 	f.Add([]byte(`{"linux":{"capabilities":["CAP_CHOWN","ALL_CAPS"]},"annotations":{"run.oci.crun.version":"1.29"}}`))
 	f.Fuzz(func(t *testing.T, stdout []byte) {
 		const path = "/usr/libexec/fuzz-runtime"
-		got := &Features{Runtime: path}
+		got := &plugin.Features{Runtime: path}
 		parseFeatures(got, stdout)
 
 		if got.Runtime != path {
@@ -66,11 +67,11 @@ func FuzzFeaturesJSON(f *testing.F) {
 
 // checkEmissionFor emits every capability of a 6.1 kernel for f and
 // checks that each entry is one f says the runtime takes.
-func checkEmissionFor(t *testing.T, f *Features) {
+func checkEmissionFor(t *testing.T, f *plugin.Features) {
 	t.Helper()
-	env := Env{KernelLast: 40, Bounding: capnames.UpTo(40)}
-	for _, policy := range []Policy{Auto, Names, Numeric, AllCaps} {
-		entries, report, err := Emit(capnames.UpTo(40), true, env, f, policy)
+	env := plugin.Env{KernelLast: 40, Bounding: capnames.UpTo(40)}
+	for _, policy := range []plugin.Policy{plugin.Auto, plugin.Names, plugin.Numeric, plugin.AllCaps} {
+		entries, report, err := plugin.Emit(capnames.UpTo(40), true, env, f, policy)
 		if err != nil {
 			t.Fatalf("Emit for %+v, policy %v: %v", f, policy, err)
 		}

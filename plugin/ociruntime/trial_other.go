@@ -1,15 +1,15 @@
 //go:build !linux
 
-package plugin
+package ociruntime
 
 import (
 	"errors"
-
 	"github.com/capgen-dev/capgen/capnames"
+	"github.com/capgen-dev/capgen/plugin"
 )
 
 func trialScope() (capnames.Set, error) {
 	return 0, errors.Join(errTrialUnavailable, errors.New("trials read /proc, which only Linux has"))
 }
 
-func processSets(int) (Sets, error) { return Sets{}, errTrialUnavailable }
+func processSets(int) (plugin.Sets, error) { return plugin.Sets{}, errTrialUnavailable }

@@ -1,4 +1,4 @@
-package plugin
+package ociruntime
 
 // A trial learns what a runtime that reports no capabilities applies, by
 // asking it. It creates a container whose process.capabilities hold one
@@ -30,6 +30,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/capgen-dev/capgen/plugin"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -190,29 +191,29 @@ func namesEntry(stderr, entry string) bool {
 
 // create creates a trial container granting entries, reads its init's
 // sets and deletes it. A create that fails returns its stderr.
-func (t *trialRun) create(ctx context.Context, entries []string) (Sets, string, error) {
+func (t *trialRun) create(ctx context.Context, entries []string) (plugin.Sets, string, error) {
 	t.n++
 	id := t.id + "-" + strconv.Itoa(t.n)
 	bundle, err := t.writeBundle(entries)
 	if err != nil {
-		return Sets{}, "", err
+		return plugin.Sets{}, "", err
 	}
 	defer t.delete(ctx, id)
 	stderr, err := t.runDetached(ctx, "create", "--bundle", bundle, id)
 	if err != nil {
-		return Sets{}, stderr, fmt.Errorf("%q failed: %w%s", "create", err, firstLineSuffix(stderr))
+		return plugin.Sets{}, stderr, fmt.Errorf("%q failed: %w%s", "create", err, firstLineSuffix(stderr))
 	}
 	out := t.p.exec(ctx, t.runtime, t.global("state", id)...)
 	if out.failure != "" {
-		return Sets{}, "", fmt.Errorf("%q %s", "state", out.failure)
+		return plugin.Sets{}, "", fmt.Errorf("%q %s", "state", out.failure)
 	}
 	var state specs.State
 	if err := json.Unmarshal(out.stdout, &state); err != nil || state.Pid <= 0 {
-		return Sets{}, "", fmt.Errorf("%q printed no container pid", "state")
+		return plugin.Sets{}, "", fmt.Errorf("%q printed no container pid", "state")
 	}
 	sets, err := processSets(state.Pid)
 	if err != nil {
-		return Sets{}, "", err
+		return plugin.Sets{}, "", err
 	}
 	return sets, "", nil
 }

@@ -1,9 +1,10 @@
-package plugin
+package ociruntime
 
 import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/capgen-dev/capgen/plugin"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,7 +51,7 @@ func cacheFile(t *testing.T, dir string) string {
 }
 
 // assertCacheFile checks that dir's cache file is a valid answer for r.
-func assertCacheFile(t *testing.T, dir string, r *fakeRuntime, want *Features) {
+func assertCacheFile(t *testing.T, dir string, r *fakeRuntime, want *plugin.Features) {
 	t.Helper()
 	data, err := os.ReadFile(cacheFile(t, dir))
 	if err != nil {
@@ -98,7 +99,7 @@ func TestCacheReplacedBinary(t *testing.T) {
 	p := &Prober{CacheDir: dir}
 	mustProbe(t, p, r.path) // memoised
 	r.write(t, featuresBody(t, `{"linux":{"capabilities":["CAP_CHOWN","ALL_CAPS"]},"annotations":{"run.oci.crun.version":"1.30"}}`, ""))
-	want := &Features{Runtime: r.path, Source: FromFeatures, Names: []string{"CAP_CHOWN", "ALL_CAPS"}, AllCaps: true, Numerals: true, Version: "crun 1.30"}
+	want := &plugin.Features{Runtime: r.path, Source: plugin.FromFeatures, Names: []string{"CAP_CHOWN", "ALL_CAPS"}, AllCaps: true, Numerals: true, Version: "crun 1.30"}
 	assertFeatures(t, mustProbe(t, p, r.path), want)
 	assertFeatures(t, mustProbe(t, &Prober{CacheDir: dir}, r.path), want)
 	assertFeatures(t, mustProbe(t, p, r.path), want)
@@ -373,19 +374,19 @@ func TestDefaultCacheDir(t *testing.T) {
 
 var cacheSamples = []struct {
 	key cacheKey
-	f   Features
+	f   plugin.Features
 }{
 	{cacheKey{"/usr/bin/runc", binaryID{Dev: 65024, Ino: 10706947, Size: 8752456, Mtime: 1706881985000000000, Ctime: 1795893028228285063}},
-		Features{Runtime: "/usr/sbin/runc", Source: FromFeatures, Names: []string{"CAP_CHOWN", "CAP_KILL"}, Version: "runc 1.1.5+ds1"}},
+		plugin.Features{Runtime: "/usr/sbin/runc", Source: plugin.FromFeatures, Names: []string{"CAP_CHOWN", "CAP_KILL"}, Version: "runc 1.1.5+ds1"}},
 	{cacheKey{"/usr/bin/crun", binaryID{Dev: 1, Ino: 2, Size: 3, Mtime: -4, Ctime: 5}},
-		Features{Runtime: "/usr/bin/crun", Source: Assumed, Unknown: true, Reason: "\"features\" exited with status 1: unknown command features", Numerals: true, Version: "crun 1.8.1"}},
+		plugin.Features{Runtime: "/usr/bin/crun", Source: plugin.Assumed, Unknown: true, Reason: "\"features\" exited with status 1: unknown command features", Numerals: true, Version: "crun 1.8.1"}},
 	{cacheKey{"/opt/a runtime/with \"quotes\"\n", binaryID{}},
-		Features{Runtime: "/opt/ünïcode", Source: FromFeatures, Names: []string{}}},
+		plugin.Features{Runtime: "/opt/ünïcode", Source: plugin.FromFeatures, Names: []string{}}},
 	{cacheKey{"/r", binaryID{Dev: 1<<64 - 1, Ino: 1<<64 - 1, Size: 1<<63 - 1, Mtime: 1<<63 - 1, Ctime: 1<<63 - 1}},
-		Features{Runtime: "/r", Source: FromFeatures, Names: []string{"ALL_CAPS", "", "with space", "new\nline", `"quoted"`, "\x00"}, AllCaps: true}},
+		plugin.Features{Runtime: "/r", Source: plugin.FromFeatures, Names: []string{"ALL_CAPS", "", "with space", "new\nline", `"quoted"`, "\x00"}, AllCaps: true}},
 	// runc v1.0.0-rc92 on a host without CAP_SYS_RESOURCE in its bounding set.
 	{cacheKey{"/opt/runc-rc92", binaryID{Dev: 7, Ino: 8, Size: 9, Mtime: 10, Ctime: 11}},
-		Features{Runtime: "/opt/runc-rc92", Source: FromTrial, Names: []string{"CAP_CHOWN", "CAP_AUDIT_READ"},
+		plugin.Features{Runtime: "/opt/runc-rc92", Source: plugin.FromTrial, Names: []string{"CAP_CHOWN", "CAP_AUDIT_READ"},
 			Tested: 0x1fffeffffff, Rejected: []string{"CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE"}}},
 }
 
@@ -435,7 +436,7 @@ func TestCacheConcurrentGoroutines(t *testing.T) {
 		t.Run(map[bool]string{true: "disk", false: "memo only"}[disk], func(t *testing.T) {
 			r := newFakeRuntime(t, "sleep 0.2\n"+featuresBody(t, runcLikeFeatures, ""))
 			p := &Prober{CacheDir: t.TempDir(), DisableDiskCache: !disk, Timeout: time.Minute}
-			results := make([]*Features, 16)
+			results := make([]*plugin.Features, 16)
 			var wg sync.WaitGroup
 			for i := range results {
 				wg.Add(1)

@@ -1,4 +1,4 @@
-package plugin
+package shim
 
 import (
 	"bytes"
@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/capgen-dev/capgen/capnames"
+	"github.com/capgen-dev/capgen/plugin"
+	"github.com/capgen-dev/capgen/plugin/ociruntime"
 	"github.com/opencontainers/runtime-spec/specs-go/features"
 	"go.podman.io/common/pkg/config"
 )
@@ -85,42 +87,46 @@ func allNamesFeatures() string {
 		strings.Join(capnames.UpTo(capnames.Default().Last()).Strings(), `","`) + `"]},"annotations":{"org.opencontainers.runc.version":"1.1.5"}}`
 }
 
-func TestRunShimFeatures(t *testing.T) {
+func TestRunFeatures(t *testing.T) {
 	runtime, _ := shimFixture(t, allNamesFeatures())
 	var stdout, stderr bytes.Buffer
-	next, err := RunShim(context.Background(), []string{"features"}, ShimOptions{Runtime: runtime,
-		Prober: &Prober{CacheDir: t.TempDir()}, Stdout: &stdout, Stderr: &stderr})
+	next, err := Run(context.Background(), []string{"features"}, Options{Runtime: runtime,
+		Prober: &ociruntime.Prober{CacheDir: t.TempDir()}, Stdout: &stdout, Stderr: &stderr})
 	if err != nil || next != nil {
-		t.Fatalf("RunShim(features) = %v, %v; want nil, nil", next, err)
+		t.Fatalf("Run(features) = %v, %v; want nil, nil", next, err)
 	}
 	var doc features.Features
 	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil {
 		t.Fatalf("features output: %v\n%s", err, stdout.Bytes())
 	}
-	if doc.Linux == nil || !slices.Contains(doc.Linux.Capabilities, capnames.AllCaps) || doc.Annotations[ShimAnnotation] != runtime ||
+	if doc.Linux == nil || !slices.Contains(doc.Linux.Capabilities, capnames.AllCaps) || doc.Annotations[ociruntime.ShimAnnotation] != runtime ||
 		doc.Annotations["org.opencontainers.runc.version"] != "1.1.5" {
-		t.Errorf("features %s; want the runtime's with ALL_CAPS and %s", stdout.Bytes(), ShimAnnotation)
+		t.Errorf("features %s; want the runtime's with ALL_CAPS and %s", stdout.Bytes(), ociruntime.ShimAnnotation)
 	}
-	f := &Features{}
-	parseFeatures(f, stdout.Bytes())
+	// An engine probing the shim: a runtime printing what the shim printed.
+	printer, _ := shimFixture(t, stdout.String())
+	f, err := (&ociruntime.Prober{CacheDir: t.TempDir()}).Probe(context.Background(), printer)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !f.Shim || !f.AllCaps || f.Unknown {
 		t.Errorf("the shim's features parse to %+v; want Shim and AllCaps", f)
 	}
 }
 
-func TestRunShimPassesThrough(t *testing.T) {
+func TestRunPassesThrough(t *testing.T) {
 	runtime, _ := shimFixture(t, allNamesFeatures())
 	for _, args := range [][]string{{"state", "x"}, {"--root", "/r", "delete", "--force", "x"}, {"--version"}, {"features", "--extra"}} {
-		next, err := RunShim(context.Background(), args, ShimOptions{Runtime: runtime, Prober: &Prober{CacheDir: t.TempDir()}})
+		next, err := Run(context.Background(), args, Options{Runtime: runtime, Prober: &ociruntime.Prober{CacheDir: t.TempDir()}})
 		if err != nil || next == nil || next.Path != runtime || !slices.Equal(next.Args, args) {
-			t.Errorf("RunShim(%q) = %+v, %v; want %s with the same arguments", args, next, err, runtime)
+			t.Errorf("Run(%q) = %+v, %v; want %s with the same arguments", args, next, err, runtime)
 		}
 	}
 }
 
-// TestRunShimNeverItself: a name that resolves to the shim's own binary
+// TestRunNeverItself: a name that resolves to the shim's own binary
 // first on $PATH resolves to the next one.
-func TestRunShimNeverItself(t *testing.T) {
+func TestRunNeverItself(t *testing.T) {
 	runtime, _ := shimFixture(t, allNamesFeatures())
 	selfDir, realDir := t.TempDir(), t.TempDir()
 	self := filepath.Join(selfDir, "runc")
@@ -135,19 +141,19 @@ func TestRunShimNeverItself(t *testing.T) {
 	os.WriteFile(conf, []byte("[engine.runtimes]\nrunc = [\""+self+"\"]\n"), 0o644)
 	t.Setenv("CONTAINERS_CONF", conf)
 	cfg := mustConfig(t)
-	next, err := RunShim(context.Background(), []string{"state", "x"}, ShimOptions{Runtime: "runc", Self: self, Config: cfg})
+	next, err := Run(context.Background(), []string{"state", "x"}, Options{Runtime: "runc", Self: self, Config: cfg})
 	if err != nil || next.Path != filepath.Join(realDir, "runc") {
-		t.Errorf("RunShim resolved runc to %+v, %v; want %s, passing over itself", next, err, filepath.Join(realDir, "runc"))
+		t.Errorf("Run resolved runc to %+v, %v; want %s, passing over itself", next, err, filepath.Join(realDir, "runc"))
 	}
 	t.Setenv("PATH", selfDir)
-	if _, err := RunShim(context.Background(), []string{"state", "x"}, ShimOptions{Runtime: "runc", Self: self, Config: cfg}); !errors.Is(err, ErrRuntimeNotFound) {
-		t.Errorf("with only itself to find: error %v, want ErrRuntimeNotFound", err)
+	if _, err := Run(context.Background(), []string{"state", "x"}, Options{Runtime: "runc", Self: self, Config: cfg}); !errors.Is(err, ociruntime.ErrRuntimeNotFound) {
+		t.Errorf("with only itself to find: error %v, want ociruntime.ErrRuntimeNotFound", err)
 	}
 }
 
-// TestRunShimRewrites: create rewrites the capabilities in the bundle and
+// TestRunRewrites: create rewrites the capabilities in the bundle and
 // nothing else; a bad config.json is an error, with nothing to exec.
-func TestRunShimRewrites(t *testing.T) {
+func TestRunRewrites(t *testing.T) {
 	runtime, _ := shimFixture(t, allNamesFeatures())
 	bundle := t.TempDir()
 	config := filepath.Join(bundle, "config.json")
@@ -157,10 +163,10 @@ func TestRunShimRewrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stderr bytes.Buffer
-	opts := ShimOptions{Runtime: runtime, Prober: &Prober{CacheDir: t.TempDir()}, Stderr: &stderr}
-	next, err := RunShim(context.Background(), []string{"create", "--bundle", bundle, "id"}, opts)
+	opts := Options{Runtime: runtime, Prober: &ociruntime.Prober{CacheDir: t.TempDir()}, Stderr: &stderr}
+	next, err := Run(context.Background(), []string{"create", "--bundle", bundle, "id"}, opts)
 	if err != nil || next == nil || next.Path != runtime {
-		t.Fatalf("RunShim(create) = %+v, %v", next, err)
+		t.Fatalf("Run(create) = %+v, %v", next, err)
 	}
 	data, _ := os.ReadFile(config)
 	var got struct {
@@ -172,7 +178,7 @@ func TestRunShimRewrites(t *testing.T) {
 	if err := json.Unmarshal(data, &got); err != nil {
 		t.Fatal(err)
 	}
-	host, err := HostEnv()
+	host, err := plugin.HostEnv()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,9 +199,9 @@ func TestRunShimRewrites(t *testing.T) {
 
 	for _, bad := range []string{`not json`, `{"ociVersion":"1.0.2","process":{"capabilities":{"bounding":[7]}}}`, `{"ociVersion":"2.0"}`} {
 		os.WriteFile(config, []byte(bad), 0o644)
-		next, err := RunShim(context.Background(), []string{"create", "--bundle", bundle, "id"}, opts)
-		if next != nil || !errors.Is(err, ErrShimInput) || !strings.Contains(err.Error(), config) {
-			t.Errorf("config %q: RunShim = %+v, %v; want no exec and an error naming %s", bad, next, err, config)
+		next, err := Run(context.Background(), []string{"create", "--bundle", bundle, "id"}, opts)
+		if next != nil || !errors.Is(err, ErrInput) || !strings.Contains(err.Error(), config) {
+			t.Errorf("config %q: Run = %+v, %v; want no exec and an error naming %s", bad, next, err, config)
 		}
 	}
 }
@@ -210,9 +216,9 @@ func mustConfig(t *testing.T) *config.Config {
 	return cfg
 }
 
-// TestRunShimNeverWidens: annotations that make the hook widen are ignored
+// TestRunNeverWidens: annotations that make the hook widen are ignored
 // by the shim, with a warning: an engine may pass them from users or images.
-func TestRunShimNeverWidens(t *testing.T) {
+func TestRunNeverWidens(t *testing.T) {
 	runtime, _ := shimFixture(t, allNamesFeatures())
 	bundle := t.TempDir()
 	config := filepath.Join(bundle, "config.json")
@@ -222,8 +228,8 @@ func TestRunShimNeverWidens(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stderr bytes.Buffer
-	if _, err := RunShim(context.Background(), []string{"create", "--bundle", bundle, "id"},
-		ShimOptions{Runtime: runtime, Prober: &Prober{CacheDir: t.TempDir()}, Stderr: &stderr}); err != nil {
+	if _, err := Run(context.Background(), []string{"create", "--bundle", bundle, "id"},
+		Options{Runtime: runtime, Prober: &ociruntime.Prober{CacheDir: t.TempDir()}, Stderr: &stderr}); err != nil {
 		t.Fatal(err)
 	}
 	data, _ := os.ReadFile(config)

@@ -1,9 +1,7 @@
 package plugin_test
 
 import (
-	"context"
 	"fmt"
-	"os"
 
 	"github.com/capgen-dev/capgen/capnames"
 	"github.com/capgen-dev/capgen/plugin"
@@ -13,7 +11,7 @@ import (
 // has, for a kernel whose last capability is CAP_CHECKPOINT_RESTORE and a
 // runtime whose features are unknown.
 func ExampleFilterConfig() {
-	env := plugin.HookEnv{Env: plugin.Env{
+	env := plugin.Target{Env: plugin.Env{
 		KernelLast: capnames.CAP_CHECKPOINT_RESTORE,
 		Bounding:   capnames.UpTo(capnames.CAP_CHECKPOINT_RESTORE),
 	}}
@@ -37,13 +35,13 @@ func ExampleFilterConfig() {
 // TrustPrivileged, widens bounding, effective and permitted of a root
 // process to every capability of the kernel in the bounding set.
 func ExampleRewriteCapabilities() {
-	env := plugin.HookEnv{Env: plugin.Env{
+	env := plugin.Target{Env: plugin.Env{
 		KernelLast: capnames.CAP_CHECKPOINT_RESTORE,
 		Bounding:   capnames.UpTo(capnames.CAP_CHECKPOINT_RESTORE).Minus(capnames.SetOf(capnames.CAP_SYS_RESOURCE)),
 	}, TrustPrivileged: true}
 	spec, err := plugin.DecodeConfig([]byte(`{"ociVersion":"1.3.0",
 		"annotations":{"io.podman.annotations.privileged":"TRUE"},
-		"process":{"user":{"uid":0,"gid":0},"cwd":"/","capabilities":{"bounding":["CAP_CHOWN"]}}}`))
+		"process":{"user":{"uid":0,"gid":0},"cwd":"/","capabilities":{"bounding":["CAP_CHOWN"]}}}`), "config.json")
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -56,15 +54,4 @@ func ExampleRewriteCapabilities() {
 	fmt.Println(len(c.Bounding), len(c.Effective), len(c.Permitted), len(c.Inheritable), len(c.Ambient))
 	// Output:
 	// 40 40 40 0 0
-}
-
-// The main function of a precreate hook: containers.conf's hooks run it
-// with the container's config.json on stdin and read the new one from its
-// stdout. The runtime is the one the engine runs the container with.
-func ExampleRunHook() {
-	opts := plugin.HookOptions{Runtime: "crun", Policy: plugin.Auto}
-	if err := plugin.RunHook(context.Background(), os.Stdin, os.Stdout, os.Stderr, opts); err != nil {
-		fmt.Fprintln(os.Stderr, "capgen hook:", err)
-		os.Exit(1)
-	}
 }

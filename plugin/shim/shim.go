@@ -1,12 +1,11 @@
-package plugin
-
-// capgen's runtime shim is for engines that call no hook (Buildah, Docker,
+// Package shim is capgen's runtime shim, for engines that call no hook (Buildah, Docker,
 // containerd, CRI-O) or that an administrator would rather not configure
 // with one: the engine is told that capgen-NAME is its OCI runtime, and
 // capgen, invoked under that name, passes every command through to the real
 // runtime NAME, rewriting only the process.capabilities of the bundle's
 // config.json before create and run. It is the pattern of
 // nvidia-container-runtime.
+package shim
 
 import (
 	"context"
@@ -20,20 +19,23 @@ import (
 	"strings"
 
 	"github.com/capgen-dev/capgen/capnames"
+	"github.com/capgen-dev/capgen/plugin"
+	"github.com/capgen-dev/capgen/plugin/engine"
+	"github.com/capgen-dev/capgen/plugin/ociruntime"
 	"github.com/opencontainers/runtime-spec/specs-go/features"
 	"go.podman.io/common/pkg/config"
 )
 
-// ShimPrefix is the prefix of the names under which capgen is a runtime
+// Prefix is the prefix of the names under which capgen is a runtime
 // shim: as capgen-NAME it is the OCI runtime NAME.
-const ShimPrefix = "capgen-"
+const Prefix = "capgen-"
 
-// ErrShimInput is wrapped by the errors about the bundle a shim is given:
+// ErrInput is wrapped by the errors about the bundle a shim is given:
 // no config.json, not a runtime spec, or capabilities it cannot rewrite.
-var ErrShimInput = errors.New("invalid bundle for the runtime shim")
+var ErrInput = errors.New("invalid bundle for the runtime shim")
 
-// ShimOptions configures [RunShim].
-type ShimOptions struct {
+// Options configures [Run].
+type Options struct {
 	// Runtime is the real runtime, NAME of capgen-NAME: a path, or a name
 	// resolved as Podman resolves it (containers.conf engine.runtimes,
 	// then $PATH), never to the shim itself.
@@ -43,39 +45,39 @@ type ShimOptions struct {
 	// Config resolves Runtime; nil means config.Default().
 	Config *config.Config
 	// Prober probes the real runtime; nil is the process-wide one.
-	Prober *Prober
+	Prober *ociruntime.Prober
 	// Stdout receives the features document; Stderr the warnings.
 	Stdout, Stderr io.Writer
 }
 
-// ShimExec is what the shim runs once its work is done: the real runtime
+// Exec is what the shim runs once its work is done: the real runtime
 // with the arguments the shim was given, unchanged.
-type ShimExec struct {
+type Exec struct {
 	Path string
 	Args []string
 }
 
-// RunShim does the work of one invocation of the shim with args, what
+// Run does the work of one invocation of the shim with args, what
 // followed its name on the command line, and returns the command to exec
 // in its place, or nil when the shim answered itself.
 //
 // For "create" and "run" it rewrites process.capabilities of the bundle's
-// config.json as the precreate hook does ([RewriteCapabilities], for the
+// config.json as the precreate hook does ([plugin.RewriteCapabilities], for the
 // real runtime's probed features, trial included), except that it never
 // widens a list beyond what the engine wrote (it leaves
-// HookEnv.TrustPrivileged false: engines other than Podman copy users',
+// plugin.Target.TrustPrivileged false: engines other than Podman copy users',
 // images' and pods' annotations into the spec), and leaves every other
 // field as it was. For "features" it prints the real runtime's features
-// with ALL_CAPS added to linux.capabilities and the [ShimAnnotation], so
+// with ALL_CAPS added to linux.capabilities and the [ociruntime.ShimAnnotation], so
 // that an engine that probes the shim writes ["ALL_CAPS"] for --cap-add
 // all, which the shim expands. Every other command is passed through.
 // Warnings go to opts.Stderr; on an error the real runtime must not run.
-func RunShim(ctx context.Context, args []string, opts ShimOptions) (*ShimExec, error) {
+func Run(ctx context.Context, args []string, opts Options) (*Exec, error) {
 	real, err := opts.realRuntime()
 	if err != nil {
 		return nil, err
 	}
-	exec := &ShimExec{Path: real, Args: args}
+	exec := &Exec{Path: real, Args: args}
 	command, rest := runtimeCommand(args)
 	switch command {
 	case "create", "run":
@@ -93,26 +95,19 @@ func RunShim(ctx context.Context, args []string, opts ShimOptions) (*ShimExec, e
 }
 
 // realRuntime resolves opts.Runtime, passing over the shim's own binary.
-func (opts ShimOptions) realRuntime() (string, error) {
-	var self binaryID
-	if opts.Self != "" {
-		var err error
-		if self, err = statBinary(opts.Self); err != nil {
-			return "", fmt.Errorf("runtime shim: its own executable: %w", err)
-		}
-	}
-	path, _, err := locateExcept(opts.Config, opts.Runtime, self)
+func (opts Options) realRuntime() (string, error) {
+	path, err := ociruntime.Find(engine.Lookup(opts.Config), opts.Runtime, opts.Self)
 	if err != nil {
-		return "", fmt.Errorf("runtime shim %s%s: %w", ShimPrefix, opts.Runtime, err)
+		return "", fmt.Errorf("runtime shim %s%s: %w", Prefix, opts.Runtime, err)
 	}
 	return path, nil
 }
 
-func (opts ShimOptions) prober() *Prober {
+func (opts Options) prober() *ociruntime.Prober {
 	if opts.Prober != nil {
 		return opts.Prober
 	}
-	return defaultProber()
+	return engine.Prober()
 }
 
 // valueFlags are the global options of runc and crun that take a value as
@@ -154,17 +149,17 @@ func bundleDir(args []string) string {
 
 // rewriteBundle rewrites the capabilities of bundle/config.json for the
 // runtime at real.
-func (opts ShimOptions) rewriteBundle(ctx context.Context, real, bundle string) error {
+func (opts Options) rewriteBundle(ctx context.Context, real, bundle string) error {
 	path := filepath.Join(bundle, "config.json")
 	data, mode, err := readConfigFile(path)
 	if err != nil {
 		return err
 	}
-	spec, err := decodeConfig(data, path)
+	spec, err := plugin.DecodeConfig(data, path)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrShimInput, err)
+		return fmt.Errorf("%w: %w", ErrInput, err)
 	}
-	host, err := HostEnv()
+	host, err := plugin.HostEnv()
 	if err != nil {
 		return fmt.Errorf("runtime shim: %w", err)
 	}
@@ -172,47 +167,47 @@ func (opts ShimOptions) rewriteBundle(ctx context.Context, real, bundle string) 
 	if err != nil {
 		return fmt.Errorf("runtime shim: %w", err)
 	}
-	warnings, err := RewriteCapabilities(spec, HookEnv{Env: host, Features: f})
+	warnings, err := plugin.RewriteCapabilities(spec, plugin.Target{Env: host, Features: f})
 	if err != nil {
-		return fmt.Errorf("%w: %s: %w", ErrShimInput, path, err)
+		return fmt.Errorf("%w: %s: %w", ErrInput, path, err)
 	}
 	stderr := opts.Stderr
 	if stderr == nil {
 		stderr = io.Discard
 	}
 	for _, w := range warnings {
-		fmt.Fprintf(stderr, "%s%s: warning: %s\n", ShimPrefix, opts.Runtime, w)
+		fmt.Fprintf(stderr, "%s%s: warning: %s\n", Prefix, opts.Runtime, w)
 	}
 	if spec.Process == nil || spec.Process.Capabilities == nil {
 		return nil // nothing to write
 	}
 	out, err := spliceCapabilities(data, spec.Process.Capabilities)
 	if err != nil {
-		return fmt.Errorf("%w: %s: %w", ErrShimInput, path, err)
+		return fmt.Errorf("%w: %s: %w", ErrInput, path, err)
 	}
 	return writeFileAtomic(path, out, mode)
 }
 
-// readConfigFile reads a config.json of at most MaxHookInput bytes.
+// readConfigFile reads a config.json of at most plugin.MaxSpecSize bytes.
 func readConfigFile(path string) ([]byte, os.FileMode, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, 0, fmt.Errorf("%w: %w", ErrShimInput, err)
+		return nil, 0, fmt.Errorf("%w: %w", ErrInput, err)
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, 0, fmt.Errorf("%w: %w", ErrShimInput, err)
+		return nil, 0, fmt.Errorf("%w: %w", ErrInput, err)
 	}
 	if !st.Mode().IsRegular() {
-		return nil, 0, fmt.Errorf("%w: %s is not a regular file", ErrShimInput, path)
+		return nil, 0, fmt.Errorf("%w: %s is not a regular file", ErrInput, path)
 	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxHookInput+1))
+	data, err := io.ReadAll(io.LimitReader(f, plugin.MaxSpecSize+1))
 	if err != nil {
-		return nil, 0, fmt.Errorf("%w: %w", ErrShimInput, err)
+		return nil, 0, fmt.Errorf("%w: %w", ErrInput, err)
 	}
-	if len(data) > MaxHookInput {
-		return nil, 0, fmt.Errorf("%w: %s is larger than %d bytes", ErrShimInput, path, MaxHookInput)
+	if len(data) > plugin.MaxSpecSize {
+		return nil, 0, fmt.Errorf("%w: %s is larger than %d bytes", ErrInput, path, plugin.MaxSpecSize)
 	}
 	return data, st.Mode().Perm(), nil
 }
@@ -271,15 +266,15 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 // printFeatures prints the real runtime's features document — or, for a
 // runtime without one, a document made from its probe — with ALL_CAPS
 // added and the shim's annotation.
-func (opts ShimOptions) printFeatures(ctx context.Context, real string) error {
+func (opts Options) printFeatures(ctx context.Context, real string) error {
 	p := opts.prober()
 	f, err := p.Probe(ctx, real)
 	if err != nil {
 		return fmt.Errorf("runtime shim: %w", err)
 	}
 	doc := features.Features{OCIVersionMin: "1.0.0"}
-	if out := p.exec(ctx, real, "features"); out.failure == "" {
-		if err := json.Unmarshal(out.stdout, &doc); err != nil {
+	if out, err := p.RunFeatures(ctx, real); err == nil {
+		if err := json.Unmarshal(out, &doc); err != nil {
 			doc = features.Features{OCIVersionMin: "1.0.0"}
 		}
 	}
@@ -299,7 +294,7 @@ func (opts ShimOptions) printFeatures(ctx context.Context, real string) error {
 	if doc.Annotations == nil {
 		doc.Annotations = map[string]string{}
 	}
-	doc.Annotations[ShimAnnotation] = real
+	doc.Annotations[ociruntime.ShimAnnotation] = real
 	enc := json.NewEncoder(opts.Stdout)
 	enc.SetIndent("", "    ")
 	return enc.Encode(doc)
