@@ -10,6 +10,7 @@
 //	capgen verify
 //	capgen resolve [--runtime R] [--policy P] [--cap-add X]... [--cap-drop X]... [--privileged] [--user U] [--userns MODE] [--json] [--cache-dir DIR]
 //	capgen hook [--runtime R] [--policy P] [--widen-privileged] [--cache-dir DIR]
+//	capgen version    (also capgen --version)
 //
 // Invoked as capgen-NAME (a link to or copy of the binary), capgen is the
 // OCI runtime NAME with the capabilities of create and run made
@@ -56,6 +57,7 @@ var subcommands = []func() *cobra.Command{
 	newVerifyCommand,
 	newResolveCommand,
 	newHookCommand,
+	newVersionCommand,
 }
 
 func newRootCommand() *cobra.Command {
@@ -64,7 +66,9 @@ func newRootCommand() *cobra.Command {
 		Short:         "Linux capability table generated from kernel headers, and the engine side of it",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       versionText(),
 	}
+	root.SetVersionTemplate("{{.Version}}")
 	for _, sub := range subcommands {
 		root.AddCommand(sub())
 	}
