@@ -2,15 +2,21 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"syscall"
 
 	"github.com/capgen-dev/capgen/plugin/shim"
 )
 
-// shimCacheEnv moves the shim's probe cache, which takes no flags of its
-// own: every argument belongs to the runtime.
+// shimCacheEnv moves the shim's probe cache and its log, which take no
+// flags of their own: every argument belongs to the runtime. It does not
+// move the shim's records of which runtime created a container: engines
+// run a container's later commands with no environment, and the records
+// must be found then.
 const shimCacheEnv = "CAPGEN_CACHE_DIR"
 
 // runShim is capgen invoked as capgen-NAME: the OCI runtime NAME, with the
@@ -22,13 +28,12 @@ func runShim(name string, args []string) int {
 		fmt.Fprintf(os.Stderr, "%s%s: %v\n", shim.Prefix, name, err)
 		return 1
 	}
-	next, err := shim.Run(context.Background(), args, shim.Options{
-		Runtime: name,
-		Self:    self,
-		Prober:  prober(os.Getenv(shimCacheEnv)),
-		Stdout:  os.Stdout,
-		Stderr:  os.Stderr,
-	})
+	opts := shim.Options{Runtime: name, Self: self, Stdout: os.Stdout}
+	if dir := os.Getenv(shimCacheEnv); dir != "" {
+		opts.Prober = prober(dir)
+		opts.LogFile = filepath.Join(dir, "shim.log")
+	}
+	next, err := shim.Run(context.Background(), args, opts)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s%s: %v\n", shim.Prefix, name, err)
 		return 1
@@ -36,7 +41,32 @@ func runShim(name string, args []string) int {
 	if next == nil {
 		return 0
 	}
+	if next.After != nil {
+		return runChild(name, next)
+	}
 	err = syscall.Exec(next.Path, append([]string{next.Path}, next.Args...), os.Environ())
 	fmt.Fprintf(os.Stderr, "%s%s: running %s: %v\n", shim.Prefix, name, next.Path, err)
 	return 1
+}
+
+// runChild runs the real runtime as a child with the shim's standard
+// streams, passes on its exit status, and calls next.After with it.
+func runChild(name string, next *shim.Exec) int {
+	cmd := exec.Command(next.Path, next.Args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	err := cmd.Run()
+	code := 0
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		code = exit.ExitCode()
+		if code < 0 {
+			code = 128 + int(exit.Sys().(syscall.WaitStatus).Signal())
+		}
+	case err != nil:
+		fmt.Fprintf(os.Stderr, "%s%s: running %s: %v\n", shim.Prefix, name, next.Path, err)
+		code = 1
+	}
+	next.After(code)
+	return code
 }

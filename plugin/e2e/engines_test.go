@@ -160,12 +160,17 @@ func (e *engines) cleanup() {
 
 // run runs an engine command and returns its combined output.
 func (e *engines) run(bin string, args ...string) (string, error) {
+	return e.runEnv(nil, bin, args...)
+}
+
+// runEnv is run with env added to the environment.
+func (e *engines) runEnv(env []string, bin string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
 	defer cancel()
 	var out bytes.Buffer
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.Env = append(os.Environ(), "CAPGEN_CACHE_DIR="+filepath.Join(e.dir, "cache"))
+	cmd.Env = append(append(os.Environ(), "CAPGEN_CACHE_DIR="+filepath.Join(e.dir, "cache")), env...)
 	err := cmd.Run()
 	if err != nil {
 		return out.String(), fmt.Errorf("%s %s: %v\n%s", bin, strings.Join(args, " "), err, out.String())
@@ -193,6 +198,11 @@ func (e *engines) podmanRunImage(t *testing.T, runtime, hooksDir, image string, 
 
 // podmanTry is podmanRunImage returning podman's output and its error.
 func (e *engines) podmanTry(runtime, hooksDir, image string, opts ...string) (string, error) {
+	return e.podmanTryEnv(nil, runtime, hooksDir, image, opts...)
+}
+
+// podmanTryEnv is podmanTry with env added to podman's environment.
+func (e *engines) podmanTryEnv(env []string, runtime, hooksDir, image string, opts ...string) (string, error) {
 	args := append(append([]string{}, e.storage...), "--cgroup-manager", "cgroupfs", "--events-backend", "none", "--runtime", runtime)
 	if hooksDir != "" {
 		args = append(args, "--hooks-dir", hooksDir)
@@ -200,7 +210,7 @@ func (e *engines) podmanTry(runtime, hooksDir, image string, opts ...string) (st
 	args = append(args, "run", "--rm", "--network", "none", "--ulimit", "nofile="+e.nofile, "--ulimit", "nproc=32768:32768",
 		"--security-opt", "seccomp=unconfined") // runc v1.0.0-rc92 fails Podman's default profile (bdflush)
 	args = append(append(args, opts...), image, "grep", "Cap", "/proc/self/status")
-	return e.run(e.podman, args...)
+	return e.runEnv(env, e.podman, args...)
 }
 
 // buildahRun runs `grep Cap /proc/self/status` with buildah run through

@@ -146,10 +146,35 @@ func hybridWrapper(t *testing.T, dir string, r ociRuntime) string {
 // TestMain removes the memoised probes' cache directory and what the
 // engine tests made after the tests.
 func TestMain(m *testing.M) {
+	// The shim run with no environment, as engines run it, keeps its probe
+	// cache, log and records in the default directory: remove what the
+	// tests add there.
+	cacheDir, _ := ociruntime.DefaultCacheDir()
+	before := dirEntries(cacheDir)
 	code := m.Run()
+	if cacheDir != "" {
+		for name := range dirEntries(cacheDir) {
+			if !before[name] {
+				os.RemoveAll(filepath.Join(cacheDir, name))
+			}
+		}
+		if len(before) == 0 {
+			os.Remove(cacheDir)
+		}
+	}
 	if probes.dir != "" {
 		os.RemoveAll(probes.dir)
 	}
 	shared.e.cleanup()
 	os.Exit(code)
+}
+
+// dirEntries returns the names in dir; none when it does not exist.
+func dirEntries(dir string) map[string]bool {
+	names := map[string]bool{}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		names[e.Name()] = true
+	}
+	return names
 }

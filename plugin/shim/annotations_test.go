@@ -22,7 +22,7 @@ import (
 // something.
 func TestAnnotationsNeverWiden(t *testing.T) {
 	runtime, _ := shimFixture(t, allNamesFeatures()) // runc 1.1.5's features
-	prober := &ociruntime.Prober{CacheDir: t.TempDir()}
+	opts, _ := testOptions(t, runtime)
 	keys := []string{plugin.CapabilitiesAnnotation, plugin.PodmanPrivilegedAnnotation, ociruntime.ShimAnnotation, plugin.ImageLabel,
 		"IO.PODMAN.ANNOTATIONS.PRIVILEGED", "io.podman.annotations.privileged/ctr", "io.kubernetes.cri.container-type"}
 	values := []string{"all", "ALL", "TRUE", "true", "FALSE", "", "garbage", "ALL_CAPS", "39", "CAP_SYS_ADMIN"}
@@ -41,8 +41,7 @@ func TestAnnotationsNeverWiden(t *testing.T) {
 		if err := os.WriteFile(config, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := Run(context.Background(), []string{"create", "--bundle", bundle, "ctr"},
-			Options{Runtime: runtime, Prober: prober}); err != nil {
+		if _, err := Run(context.Background(), []string{"create", "--bundle", bundle, "ctr"}, opts); err != nil {
 			t.Fatalf("annotations %q: %v", annotations, err)
 		}
 		if data, err = os.ReadFile(config); err != nil {

@@ -22,6 +22,7 @@ import (
 	"github.com/capgen-dev/capgen/plugin"
 	"github.com/capgen-dev/capgen/plugin/engine"
 	"github.com/capgen-dev/capgen/plugin/ociruntime"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/opencontainers/runtime-spec/specs-go/features"
 	"go.podman.io/common/pkg/config"
 )
@@ -46,15 +47,25 @@ type Options struct {
 	Config *config.Config
 	// Prober probes the real runtime; nil is the process-wide one.
 	Prober *ociruntime.Prober
-	// Stdout receives the features document; Stderr the warnings.
-	Stdout, Stderr io.Writer
+	// Stdout receives the features document.
+	Stdout io.Writer
+	// LogFile is where the shim's warnings go when the engine passes the
+	// runtime no --log; "" is [DefaultLogFile]. They never go to stdout
+	// or stderr, which are the container's when it has no terminal.
+	LogFile string
+	// RecordDir is where the shim records which real runtime created a
+	// container when the engine passes no --root; "" is [DefaultRecordDir].
+	RecordDir string
 }
 
 // Exec is what the shim runs once its work is done: the real runtime
-// with the arguments the shim was given, unchanged.
+// with the arguments the shim was given, unchanged but for the --cap
+// options of exec. When After is set, the caller runs the runtime as a
+// child instead of exec'ing it, and calls After with its exit status.
 type Exec struct {
-	Path string
-	Args []string
+	Path  string
+	Args  []string
+	After func(exitCode int)
 }
 
 // Run does the work of one invocation of the shim with args, what
@@ -66,27 +77,60 @@ type Exec struct {
 // real runtime's probed features, trial included), except that it never
 // widens a list beyond what the engine wrote (it leaves
 // plugin.Target.TrustPrivileged false: engines other than Podman copy users',
-// images' and pods' annotations into the spec), and leaves every other
-// field as it was. For "features" it prints the real runtime's features
-// with ALL_CAPS added to linux.capabilities and the [ociruntime.ShimAnnotation], so
-// that an engine that probes the shim writes ["ALL_CAPS"] for --cap-add
+// images' and pods' annotations into the spec). Only the text of the lists
+// that change is replaced, and a file with nothing to change is not
+// written. It then records the real runtime for the container, so that its
+// later commands, which engines may run with no environment (Podman runs
+// "start" and "delete" so), reach the same runtime; "delete" removes the
+// record once the runtime has deleted the container. "exec" gets the same
+// treatment as create: the process file of --process, and the values of
+// --cap. For "features" it prints the real runtime's features with
+// ALL_CAPS added to linux.capabilities and the [ociruntime.ShimAnnotation],
+// so that an engine that probes the shim writes ["ALL_CAPS"] for --cap-add
 // all, which the shim expands. Every other command is passed through.
-// Warnings go to opts.Stderr; on an error the real runtime must not run.
+//
+// Warnings go where the runtime logs (--log, in --log-format), else to
+// opts.LogFile; on an error the real runtime must not run.
 func Run(ctx context.Context, args []string, opts Options) (*Exec, error) {
-	real, err := opts.realRuntime()
+	cl := parseCommandLine(args)
+	records := opts.recordDir(cl)
+	real, err := opts.runtimeFor(cl, records)
 	if err != nil {
 		return nil, err
 	}
+	log := opts.logger(cl)
 	exec := &Exec{Path: real, Args: args}
-	command, rest := runtimeCommand(args)
-	switch command {
+	switch cl.command {
 	case "create", "run":
-		if err := opts.rewriteBundle(ctx, real, bundleDir(rest)); err != nil {
+		if err := opts.rewriteFile(ctx, real, filepath.Join(bundleDir(cl.rest), "config.json"), []string{"process", "capabilities"}, log); err != nil {
 			return nil, err
 		}
-		return exec, nil
+		// A run that is not detached ends with its container, and leaves no
+		// later command to record the runtime for.
+		if id := containerID(cl); id != "" && (cl.command == "create" || detached(cl.rest)) {
+			if err := writeRecord(records, id, real); err != nil {
+				log.warn("recording the runtime of container %s: %v", id, err)
+			}
+		}
+	case "exec":
+		if file, _, ok := option(cl.rest, "--process", "-p"); ok {
+			if err := opts.rewriteFile(ctx, real, file, []string{"capabilities"}, log); err != nil {
+				return nil, err
+			}
+		}
+		if exec.Args, err = opts.rewriteCapFlags(ctx, real, args, cl, log); err != nil {
+			return nil, err
+		}
+	case "delete":
+		if id := containerID(cl); id != "" {
+			exec.After = func(code int) {
+				if code == 0 {
+					removeRecord(records, id)
+				}
+			}
+		}
 	case "features":
-		if len(rest) > 0 {
+		if len(cl.rest) > 0 {
 			return exec, nil // an option the shim does not know: the runtime's to answer
 		}
 		return nil, opts.printFeatures(ctx, real)
@@ -94,8 +138,17 @@ func Run(ctx context.Context, args []string, opts Options) (*Exec, error) {
 	return exec, nil
 }
 
-// realRuntime resolves opts.Runtime, passing over the shim's own binary.
-func (opts Options) realRuntime() (string, error) {
+// runtimeFor returns the real runtime of the command line: the one
+// recorded for its container, else opts.Runtime resolved, passing over the
+// shim's own binary. create and run always resolve.
+func (opts Options) runtimeFor(cl commandLine, records string) (string, error) {
+	if cl.command != "create" && cl.command != "run" {
+		for _, id := range positionals(cl.command, cl.rest) {
+			if real, ok := readRecord(records, id); ok {
+				return real, nil
+			}
+		}
+	}
 	path, err := ociruntime.Find(engine.Lookup(opts.Config), opts.Runtime, opts.Self)
 	if err != nil {
 		return "", fmt.Errorf("runtime shim %s%s: %w", Prefix, opts.Runtime, err)
@@ -110,82 +163,115 @@ func (opts Options) prober() *ociruntime.Prober {
 	return engine.Prober()
 }
 
-// valueFlags are the global options of runc and crun that take a value as
-// the next argument, so that the command is not mistaken for one.
-var valueFlags = []string{"--root", "--log", "--log-format", "--criu", "--rootless", "--cgroup-manager"}
-
-// runtimeCommand splits an OCI runtime command line into its command and
-// what follows it.
-func runtimeCommand(args []string) (string, []string) {
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case slices.Contains(valueFlags, a):
-			i++
-		case !strings.HasPrefix(a, "-"):
-			return a, args[i+1:]
-		case a == "--version" || a == "-v":
-			return "", nil
-		}
+// target is what the shim rewrites capabilities for: this machine and the
+// real runtime, never trusting annotations.
+func (opts Options) target(ctx context.Context, real string) (plugin.Target, error) {
+	host, err := plugin.HostEnv()
+	if err != nil {
+		return plugin.Target{}, fmt.Errorf("runtime shim: %w", err)
 	}
-	return "", nil
+	f, err := opts.prober().Probe(ctx, real)
+	if err != nil {
+		return plugin.Target{}, fmt.Errorf("runtime shim: %w", err)
+	}
+	return plugin.Target{Env: host, Features: f}, nil
 }
 
-// bundleDir returns the bundle of a create or run command line: --bundle
-// or -b, else the working directory.
-func bundleDir(args []string) string {
-	for i, a := range args {
-		for _, flag := range []string{"--bundle", "-b"} {
-			if a == flag && i+1 < len(args) {
-				return args[i+1]
-			}
-			if v, ok := strings.CutPrefix(a, flag+"="); ok {
-				return v
-			}
-		}
-	}
-	return "."
-}
-
-// rewriteBundle rewrites the capabilities of bundle/config.json for the
-// runtime at real.
-func (opts Options) rewriteBundle(ctx context.Context, real, bundle string) error {
-	path := filepath.Join(bundle, "config.json")
+// rewriteFile rewrites the capability lists of the JSON file at path for
+// the runtime at real: a config.json (the lists under
+// process.capabilities) or an exec process file (under capabilities).
+func (opts Options) rewriteFile(ctx context.Context, real, path string, at []string, log logger) error {
 	data, mode, err := readConfigFile(path)
 	if err != nil {
 		return err
 	}
-	spec, err := plugin.DecodeConfig(data, path)
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrInput, err)
+	var spec *specs.Spec
+	if len(at) == 2 {
+		if spec, err = plugin.DecodeConfig(data, path); err != nil {
+			return fmt.Errorf("%w: %w", ErrInput, err)
+		}
+	} else {
+		var p specs.Process
+		if err := json.Unmarshal(data, &p); err != nil {
+			return fmt.Errorf("%w: %s is not a runtime spec process: %w", ErrInput, path, err)
+		}
+		spec = &specs.Spec{Process: &p}
 	}
-	host, err := plugin.HostEnv()
-	if err != nil {
-		return fmt.Errorf("runtime shim: %w", err)
+	if spec.Process == nil || spec.Process.Capabilities == nil {
+		return nil // nothing to rewrite
 	}
-	f, err := opts.prober().Probe(ctx, real)
+	before := *spec.Process.Capabilities
+	target, err := opts.target(ctx, real)
 	if err != nil {
-		return fmt.Errorf("runtime shim: %w", err)
+		return err
 	}
-	warnings, err := plugin.RewriteCapabilities(spec, plugin.Target{Env: host, Features: f})
+	warnings, err := plugin.RewriteCapabilities(spec, target)
 	if err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrInput, path, err)
 	}
-	stderr := opts.Stderr
-	if stderr == nil {
-		stderr = io.Discard
-	}
 	for _, w := range warnings {
-		fmt.Fprintf(stderr, "%s%s: warning: %s\n", Prefix, opts.Runtime, w)
+		log.warn("%s", w)
 	}
-	if spec.Process == nil || spec.Process.Capabilities == nil {
-		return nil // nothing to write
+	changed := changedLists(&before, spec.Process.Capabilities)
+	if len(changed) == 0 {
+		return nil
 	}
-	out, err := spliceCapabilities(data, spec.Process.Capabilities)
+	out, err := spliceLists(data, at, changed)
 	if err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrInput, path, err)
 	}
 	return writeFileAtomic(path, out, mode)
+}
+
+// rewriteCapFlags returns args with the values of exec's --cap options
+// rewritten as the bounding list of a spec would be: entries the runtime
+// cannot apply dropped, numerals and ALL_CAPS made what it takes.
+func (opts Options) rewriteCapFlags(ctx context.Context, real string, args []string, cl commandLine, log logger) ([]string, error) {
+	var caps []string
+	var kept []string // rest without the --cap options
+	takesValue := commandValueFlags["exec"]
+	for i := 0; i < len(cl.rest); i++ {
+		a := cl.rest[i]
+		if v, ok := strings.CutPrefix(a, "--cap="); ok {
+			caps = append(caps, v)
+			continue
+		}
+		if (a == "--cap" || a == "-c") && i+1 < len(cl.rest) {
+			caps = append(caps, cl.rest[i+1])
+			i++
+			continue
+		}
+		if a == "--" || !strings.HasPrefix(a, "-") {
+			// The container ID: what follows is the command to run in it.
+			kept = append(kept, cl.rest[i:]...)
+			break
+		}
+		kept = append(kept, a)
+		if !strings.Contains(a, "=") && slices.Contains(takesValue, a) && i+1 < len(cl.rest) {
+			i++
+			kept = append(kept, cl.rest[i])
+		}
+	}
+	if caps == nil {
+		return args, nil
+	}
+	target, err := opts.target(ctx, real)
+	if err != nil {
+		return nil, err
+	}
+	spec := &specs.Spec{Process: &specs.Process{Capabilities: &specs.LinuxCapabilities{Bounding: caps}}}
+	warnings, err := plugin.RewriteCapabilities(spec, target)
+	if err != nil {
+		return nil, fmt.Errorf("%w: exec --cap: %w", ErrInput, err)
+	}
+	for _, w := range warnings {
+		log.warn("exec --cap: %s", w)
+	}
+	out := slices.Clone(args[:cl.restAt])
+	for _, c := range spec.Process.Capabilities.Bounding {
+		out = append(out, "--cap", c)
+	}
+	return append(out, kept...), nil
 }
 
 // readConfigFile reads a config.json of at most plugin.MaxSpecSize bytes.
@@ -210,34 +296,6 @@ func readConfigFile(path string) ([]byte, os.FileMode, error) {
 		return nil, 0, fmt.Errorf("%w: %s is larger than %d bytes", ErrInput, path, plugin.MaxSpecSize)
 	}
 	return data, st.Mode().Perm(), nil
-}
-
-// spliceCapabilities returns config.json data with process.capabilities
-// replaced by caps and every other member kept as it was: values are
-// copied as their JSON text, so that fields this package's runtime-spec
-// does not know survive.
-func spliceCapabilities(data []byte, caps any) ([]byte, error) {
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(data, &top); err != nil {
-		return nil, err
-	}
-	raw, ok := top["process"]
-	if !ok {
-		return nil, errors.New(`the process is not under the key "process"`)
-	}
-	var process map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &process); err != nil {
-		return nil, err
-	}
-	entries, err := json.Marshal(caps)
-	if err != nil {
-		return nil, err
-	}
-	process["capabilities"] = entries
-	if top["process"], err = json.Marshal(process); err != nil {
-		return nil, err
-	}
-	return json.Marshal(top)
 }
 
 // writeFileAtomic replaces path with data: a temporary file in the same

@@ -18,48 +18,52 @@ import (
 	"go.podman.io/common/pkg/config"
 )
 
-func TestRuntimeCommand(t *testing.T) {
+func TestParseCommandLine(t *testing.T) {
 	for _, tc := range []struct {
-		args         []string
-		command, dir string
+		args                         []string
+		command, dir, id, root, logf string
 	}{
-		{[]string{"create", "--bundle", "/b", "id"}, "create", "/b"},
-		{[]string{"--root", "/run/x", "--log", "/l", "create", "-b", "/b", "--pid-file", "/p", "id"}, "create", "/b"},
-		{[]string{"--systemd-cgroup", "--log-format=json", "run", "--bundle=/b", "id"}, "run", "/b"},
-		{[]string{"--cgroup-manager", "disabled", "run", "id"}, "run", "."},
-		{[]string{"state", "id"}, "state", "."},
-		{[]string{"--version"}, "", "."},
-		{[]string{"--root", "create", "delete", "id"}, "delete", "."}, // "create" is --root's value
-		{nil, "", "."},
+		{[]string{"create", "--bundle", "/b", "id"}, "create", "/b", "id", "", ""},
+		{[]string{"--root", "/run/x", "--log", "/l", "create", "-b", "/b", "--pid-file", "/p", "id"}, "create", "/b", "id", "/run/x", "/l"},
+		{[]string{"--systemd-cgroup", "--log-format=json", "run", "--bundle=/b", "id"}, "run", "/b", "id", "", ""},
+		{[]string{"--cgroup-manager", "disabled", "run", "id"}, "run", ".", "id", "", ""},
+		{[]string{"--root=/r", "state", "id"}, "state", ".", "id", "/r", ""},
+		{[]string{"delete", "--force", "id"}, "delete", ".", "id", "", ""},
+		{[]string{"--version"}, "", ".", "", "", ""},
+		{[]string{"--root", "create", "delete", "id"}, "delete", ".", "id", "create", ""}, // "create" is --root's value
+		{[]string{"delete", "../x"}, "delete", ".", "", "", ""},                           // no record file outside the directory
+		{nil, "", ".", "", "", ""},
 	} {
-		command, rest := runtimeCommand(tc.args)
-		if dir := bundleDir(rest); command != tc.command || dir != tc.dir {
-			t.Errorf("%q: command %q, bundle %q; want %q, %q", tc.args, command, dir, tc.command, tc.dir)
+		cl := parseCommandLine(tc.args)
+		if dir, id := bundleDir(cl.rest), containerID(cl); cl.command != tc.command || dir != tc.dir || id != tc.id || cl.root != tc.root || cl.log != tc.logf {
+			t.Errorf("%q: command %q, bundle %q, id %q, root %q, log %q; want %q, %q, %q, %q, %q",
+				tc.args, cl.command, dir, id, cl.root, cl.log, tc.command, tc.dir, tc.id, tc.root, tc.logf)
 		}
 	}
 }
 
-// TestSpliceCapabilities: only process.capabilities changes; members this
-// package's runtime-spec does not know keep their values.
-func TestSpliceCapabilities(t *testing.T) {
-	in := `{"ociVersion":"1.0.2","future":{"a":[1,2]},"process":{"args":["sh"],"newField":true,` +
-		`"capabilities":{"bounding":["ALL_CAPS"]}},"linux":{"x-vendor":"kept"}}`
-	out, err := spliceCapabilities([]byte(in), map[string][]string{"bounding": {"CAP_CHOWN"}})
+// TestSpliceLists: only the text of the lists written changes, byte for
+// byte; members this package's runtime-spec does not know, spacing and key
+// order stay, and a duplicate key (decoding takes the last) is replaced too.
+func TestSpliceLists(t *testing.T) {
+	in := "{\n  \"ociVersion\": \"1.0.2\", \"future\": {\"a\": [1, 2]},\n  \"process\": {\"args\": [\"sh\"], \"newField\": true,\n" +
+		"    \"Capabilities\": {\"bounding\" : [\"ALL_CAPS\"], \"effective\": [\"CAP_KILL\"], \"bounding\": [ \"x\" ]}},\n" +
+		"  \"linux\": {\"x-vendor\": \"kept\", \"bounding\": [\"not this one\"]}\n}\n"
+	out, err := spliceLists([]byte(in), []string{"process", "capabilities"}, map[string][]string{"bounding": {"CAP_CHOWN"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got, want map[string]any
-	if err := json.Unmarshal(out, &got); err != nil {
-		t.Fatal(err)
+	want := strings.Replace(strings.Replace(in, `["ALL_CAPS"]`, `["CAP_CHOWN"]`, 1), `[ "x" ]`, `["CAP_CHOWN"]`, 1)
+	if string(out) != want {
+		t.Errorf("spliced\n%s\nwant\n%s", out, want)
 	}
-	json.Unmarshal([]byte(strings.Replace(in, `["ALL_CAPS"]`, `["CAP_CHOWN"]`, 1)), &want)
-	gotJSON, _ := json.Marshal(got)
-	wantJSON, _ := json.Marshal(want)
-	if !bytes.Equal(gotJSON, wantJSON) {
-		t.Errorf("spliced\n%s\nwant\n%s", gotJSON, wantJSON)
+	if _, err := spliceLists([]byte(in), []string{"process", "capabilities"}, map[string][]string{"ambient": {"CAP_KILL"}}); err == nil {
+		t.Error("a list with no member to replace was written")
 	}
-	if _, err := spliceCapabilities([]byte(`{"Process":{}}`), nil); err == nil {
-		t.Error("a process under another key was spliced")
+	for _, bad := range []string{"", "[]", `{"process":`, `{"process":{"capabilities":{"bounding":[}}}`} {
+		if _, err := spliceLists([]byte(bad), []string{"process", "capabilities"}, map[string][]string{"bounding": {}}); err == nil {
+			t.Errorf("spliceLists(%q) succeeded", bad)
+		}
 	}
 }
 
@@ -89,9 +93,10 @@ func allNamesFeatures() string {
 
 func TestRunFeatures(t *testing.T) {
 	runtime, _ := shimFixture(t, allNamesFeatures())
-	var stdout, stderr bytes.Buffer
-	next, err := Run(context.Background(), []string{"features"}, Options{Runtime: runtime,
-		Prober: &ociruntime.Prober{CacheDir: t.TempDir()}, Stdout: &stdout, Stderr: &stderr})
+	var stdout bytes.Buffer
+	opts, _ := testOptions(t, runtime)
+	opts.Stdout = &stdout
+	next, err := Run(context.Background(), []string{"features"}, opts)
 	if err != nil || next != nil {
 		t.Fatalf("Run(features) = %v, %v; want nil, nil", next, err)
 	}
@@ -117,7 +122,7 @@ func TestRunFeatures(t *testing.T) {
 func TestRunPassesThrough(t *testing.T) {
 	runtime, _ := shimFixture(t, allNamesFeatures())
 	for _, args := range [][]string{{"state", "x"}, {"--root", "/r", "delete", "--force", "x"}, {"--version"}, {"features", "--extra"}} {
-		next, err := Run(context.Background(), args, Options{Runtime: runtime, Prober: &ociruntime.Prober{CacheDir: t.TempDir()}})
+		next, err := Run(context.Background(), args, Options{Runtime: runtime, Prober: &ociruntime.Prober{CacheDir: t.TempDir()}, LogFile: filepath.Join(t.TempDir(), "log"), RecordDir: t.TempDir()})
 		if err != nil || next == nil || next.Path != runtime || !slices.Equal(next.Args, args) {
 			t.Errorf("Run(%q) = %+v, %v; want %s with the same arguments", args, next, err, runtime)
 		}
@@ -162,8 +167,7 @@ func TestRunRewrites(t *testing.T) {
 	if err := os.WriteFile(config, []byte(in), 0o640); err != nil {
 		t.Fatal(err)
 	}
-	var stderr bytes.Buffer
-	opts := Options{Runtime: runtime, Prober: &ociruntime.Prober{CacheDir: t.TempDir()}, Stderr: &stderr}
+	opts, log := testOptions(t, runtime)
 	next, err := Run(context.Background(), []string{"create", "--bundle", bundle, "id"}, opts)
 	if err != nil || next == nil || next.Path != runtime {
 		t.Fatalf("Run(create) = %+v, %v", next, err)
@@ -193,8 +197,8 @@ func TestRunRewrites(t *testing.T) {
 	if st, _ := os.Stat(config); st.Mode().Perm() != 0o640 {
 		t.Errorf("config.json mode %v, want 0640", st.Mode().Perm())
 	}
-	if !strings.Contains(stderr.String(), "CAP_NOT_A_CAP") {
-		t.Errorf("no warning about the dropped entry: %q", stderr.String())
+	if !strings.Contains(readFile(t, log), "CAP_NOT_A_CAP") {
+		t.Errorf("no warning about the dropped entry in the shim's log: %q", readFile(t, log))
 	}
 
 	for _, bad := range []string{`not json`, `{"ociVersion":"1.0.2","process":{"capabilities":{"bounding":[7]}}}`, `{"ociVersion":"2.0"}`} {
@@ -204,6 +208,26 @@ func TestRunRewrites(t *testing.T) {
 			t.Errorf("config %q: Run = %+v, %v; want no exec and an error naming %s", bad, next, err, config)
 		}
 	}
+}
+
+// testOptions returns the options of a shim for runtime whose probe cache,
+// log and records are in temporary directories, and the log's path.
+func testOptions(t *testing.T, runtime string) (Options, string) {
+	t.Helper()
+	dir := t.TempDir()
+	log := filepath.Join(dir, "shim.log")
+	return Options{Runtime: runtime, Prober: &ociruntime.Prober{CacheDir: filepath.Join(dir, "cache")},
+		LogFile: log, RecordDir: filepath.Join(dir, "records")}, log
+}
+
+// readFile returns the contents of path, "" when it does not exist.
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	return string(data)
 }
 
 // mustConfig loads containers.conf as an engine does.
@@ -227,9 +251,8 @@ func TestRunNeverWidens(t *testing.T) {
 	if err := os.WriteFile(config, []byte(in), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var stderr bytes.Buffer
-	if _, err := Run(context.Background(), []string{"create", "--bundle", bundle, "id"},
-		Options{Runtime: runtime, Prober: &ociruntime.Prober{CacheDir: t.TempDir()}, Stderr: &stderr}); err != nil {
+	opts, log := testOptions(t, runtime)
+	if _, err := Run(context.Background(), []string{"create", "--bundle", bundle, "id"}, opts); err != nil {
 		t.Fatal(err)
 	}
 	data, _ := os.ReadFile(config)
@@ -246,9 +269,9 @@ func TestRunNeverWidens(t *testing.T) {
 			t.Errorf("%s = %q; the shim widened it", list, l)
 		}
 	}
-	for _, w := range []string{`capabilities="all" ignored`, `privileged="TRUE" not trusted`} {
-		if !strings.Contains(stderr.String(), w) {
-			t.Errorf("no warning %q: %q", w, stderr.String())
+	for _, w := range []string{`capabilities=\"all\" ignored`, `privileged=\"TRUE\" not trusted`} {
+		if !strings.Contains(readFile(t, log), w) {
+			t.Errorf("no warning %q in the shim's log: %q", w, readFile(t, log))
 		}
 	}
 }

@@ -1,0 +1,82 @@
+package shim
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/capgen-dev/capgen/plugin/ociruntime"
+)
+
+// The shim's warnings never go to its stdout or stderr: with no terminal
+// those are the container's, and engines copy them into the container's
+// log (docker logs, the CRI log). They go where the runtime's own messages
+// go, the --log file the engine passes, in its --log-format; without
+// --log, to the shim's own log file.
+
+// DefaultLogFile is where the shim's warnings go when the engine passes no
+// --log: "shim.log" in the probe cache directory
+// (/run/containers/capgen/shim.log for root).
+func DefaultLogFile() (string, error) { return inCacheDir("shim.log") }
+
+// inCacheDir returns the path of name in the probe cache directory.
+func inCacheDir(name string) (string, error) {
+	dir, err := ociruntime.DefaultCacheDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, name), nil
+}
+
+// logger appends the shim's messages to a log file.
+type logger struct {
+	path   string
+	json   bool   // --log-format json, as runc and crun write it
+	prefix string // names the shim in text lines
+}
+
+// logger returns the logger for cl: its --log, else opts.LogFile, else
+// DefaultLogFile.
+func (opts Options) logger(cl commandLine) logger {
+	l := logger{path: cl.log, json: cl.logFormat == "json", prefix: Prefix + opts.Runtime}
+	if l.path == "" {
+		l.json = false
+		l.path = opts.LogFile
+		if l.path == "" {
+			l.path, _ = DefaultLogFile()
+		}
+	}
+	return l
+}
+
+// warn appends one warning line. A log that cannot be written loses the
+// message: warnings must never fail a container.
+func (l logger) warn(format string, args ...any) {
+	if l.path == "" {
+		return
+	}
+	msg := l.prefix + ": " + fmt.Sprintf(format, args...)
+	now := time.Now().UTC().Format(time.RFC3339Nano)
+	var line []byte
+	if l.json {
+		line, _ = json.Marshal(struct {
+			Level string `json:"level"`
+			Msg   string `json:"msg"`
+			Time  string `json:"time"`
+		}{"warning", msg, now})
+	} else {
+		line = fmt.Appendf(nil, "time=%q level=warning msg=%s", now, strconv.Quote(msg))
+	}
+	if err := os.MkdirAll(filepath.Dir(l.path), 0o700); err != nil {
+		return
+	}
+	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	f.Write(append(line, '\n'))
+}
