@@ -3,7 +3,6 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"github.com/capgen-dev/capgen/plugin"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+	"github.com/capgen-dev/capgen/plugin"
 	"go.podman.io/common/pkg/config"
 	"go.podman.io/storage/pkg/unshare"
 )

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/capgen-dev/capgen/plugin"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/capgen-dev/capgen/plugin"
 	"go.podman.io/storage/pkg/unshare"
 )
 

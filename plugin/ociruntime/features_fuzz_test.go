@@ -2,7 +2,6 @@ package ociruntime
 
 import (
 	"encoding/json"
-	"github.com/capgen-dev/capgen/plugin"
 	"slices"
 	"strings"
 	"testing"
@@ -10,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/capgen-dev/capgen/capnames"
+	"github.com/capgen-dev/capgen/plugin"
 	"github.com/opencontainers/runtime-spec/specs-go/features"
 )
 

@@ -2,10 +2,11 @@ package ociruntime
 
 import (
 	"context"
-	"github.com/capgen-dev/capgen/plugin"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/capgen-dev/capgen/plugin"
 )
 
 // realRunc is the runc the benchmarks and end-to-end tests use.

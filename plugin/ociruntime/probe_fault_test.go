@@ -3,7 +3,6 @@ package ociruntime
 import (
 	"context"
 	"errors"
-	"github.com/capgen-dev/capgen/plugin"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -11,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/capgen-dev/capgen/plugin"
 )
 
 // TestProbeMisbehavingRuntime runs fake runtimes that fail in every way

@@ -4,11 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"github.com/capgen-dev/capgen/plugin"
 	"os"
 	"strconv"
 
 	"github.com/capgen-dev/capgen/capnames"
+	"github.com/capgen-dev/capgen/plugin"
 	"golang.org/x/sys/unix"
 )
 

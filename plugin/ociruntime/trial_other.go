@@ -4,6 +4,7 @@ package ociruntime
 
 import (
 	"errors"
+
 	"github.com/capgen-dev/capgen/capnames"
 	"github.com/capgen-dev/capgen/plugin"
 )

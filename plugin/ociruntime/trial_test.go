@@ -1,12 +1,13 @@
 package ociruntime
 
 import (
-	"github.com/capgen-dev/capgen/plugin"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/capgen-dev/capgen/plugin"
 )
 
 func TestNamesEntry(t *testing.T) {
