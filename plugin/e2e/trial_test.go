@@ -2,10 +2,12 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -121,4 +123,130 @@ func TestE2ETrialOncePerBinary(t *testing.T) {
 		t.Errorf("after the binary was replaced, capgen resolve created %d trial containers; want %d", n-first, first)
 	}
 	t.Logf("trial containers: %d by the first resolve, 0 by the second, %d after the binary was replaced", first, creates()-first)
+}
+
+// A trial killed at any step (SIGKILL: an engine giving up on its hook)
+// leaves its directory and maybe a created container whose init waits for
+// a start; the next trial removes both. The runtime is runc v1.0.0-rc92
+// behind a wrapper that, at its Nth command, kills capgen and then runs
+// the command, so that it completes with nobody left to clean up after it.
+func TestE2ETrialKilled(t *testing.T) {
+	_, rts := setup(t)
+	var rc92 ociRuntime
+	for _, r := range rts {
+		if r.name == "runc-v1.0.0-rc92" {
+			rc92 = r
+		}
+	}
+	if rc92.path == "" {
+		unavailable(t, "runc v1.0.0-rc92 is not in the matrix (%s)", runtimesVar)
+	}
+	capgen := buildCapgen(t)
+	dir := t.TempDir()
+	wrapper, counter, killAt := filepath.Join(dir, "runc"), filepath.Join(dir, "counter"), filepath.Join(dir, "kill-at")
+	script := fmt.Sprintf("#!/bin/sh\n# runc v1.0.0-rc92; its command number $(cat %[2]q) first kills its caller.\n"+
+		"n=$(( $(cat %[1]q 2>/dev/null || echo 0) + 1 )); echo $n > %[1]q\n"+
+		"if [ -f %[2]q ] && [ \"$n\" = \"$(cat %[2]q)\" ]; then kill -9 $PPID; fi\nexec %[3]q \"$@\"\n", counter, killAt, rc92.path)
+	writeFile(t, wrapper, []byte(script), 0o755)
+	resolve := func(tmp string) error {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, capgen, "resolve", "--runtime", wrapper, "--cache-dir", t.TempDir(), "--cap-add", "all")
+		cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+		return cmd.Run()
+	}
+	leftBehind := 0
+	steps := 0
+	for step := 3; ; step++ { // 1 and 2 are features and --version; then create, state, delete, ...
+		tmp := t.TempDir()
+		t.Cleanup(func() { deleteTrialContainers(rc92, tmp) })
+		os.Remove(counter)
+		writeFile(t, killAt, []byte(strconv.Itoa(step)), 0o644)
+		if err := resolve(tmp); err == nil {
+			break // the trial has fewer commands: every one was a step
+		}
+		steps++
+		waitNoProcessNaming(t, tmp)
+		pids := trialInits(rc92, tmp)
+		leftBehind += len(pids)
+		os.Remove(killAt)
+		if err := resolve(tmp); err != nil {
+			t.Fatalf("step %d: the next capgen resolve: %v", step, err)
+		}
+		if left, _ := filepath.Glob(filepath.Join(tmp, "capgen-trial-*")); len(left) > 0 {
+			t.Errorf("step %d: trial directories left after the next trial: %q", step, left)
+		}
+		for _, pid := range pids {
+			if running(pid) {
+				t.Errorf("step %d: the init (pid %d) of a killed trial's container is still alive", step, pid)
+			}
+		}
+		t.Logf("killed at command %d: %d trial container(s) left, none after the next trial", step, len(pids))
+	}
+	if leftBehind == 0 || steps < 5 {
+		t.Errorf("%d steps, %d containers left by the kills: the test did not test the sweep", steps, leftBehind)
+	}
+}
+
+// running reports whether process pid runs: it exists and is no zombie
+// (this machine's pid 1 may reap orphans late).
+func running(pid int) bool {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	i := strings.LastIndexByte(string(data), ')')
+	fields := strings.Fields(string(data[i+1:]))
+	return len(fields) > 0 && fields[0] != "Z"
+}
+
+// trialInits returns the init pids of the containers in the trial
+// directories under tmp.
+func trialInits(r ociRuntime, tmp string) []int {
+	var pids []int
+	dirs, _ := filepath.Glob(filepath.Join(tmp, "capgen-trial-*", "state"))
+	for _, state := range dirs {
+		out, _ := exec.Command(r.path, "--root", state, "list", "-f", "json").Output()
+		var list []struct {
+			Pid int `json:"pid"`
+		}
+		json.Unmarshal(out, &list)
+		for _, c := range list {
+			if c.Pid > 0 {
+				pids = append(pids, c.Pid)
+			}
+		}
+	}
+	return pids
+}
+
+// deleteTrialContainers force-deletes what a failed test left under tmp.
+func deleteTrialContainers(r ociRuntime, tmp string) {
+	dirs, _ := filepath.Glob(filepath.Join(tmp, "capgen-trial-*", "state"))
+	for _, state := range dirs {
+		entries, _ := os.ReadDir(state)
+		for _, e := range entries {
+			exec.Command(r.path, "--root", state, "delete", "--force", e.Name()).Run()
+		}
+	}
+}
+
+// waitNoProcessNaming waits until no process has s in its command line:
+// the runtime command a killed capgen left running has ended.
+func waitNoProcessNaming(t *testing.T, s string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		found := false
+		procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+		for _, p := range procs {
+			if data, err := os.ReadFile(p); err == nil && strings.Contains(string(data), s) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return
+		}
+	}
+	t.Fatalf("a process naming %s still runs", s)
 }

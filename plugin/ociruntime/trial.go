@@ -18,10 +18,11 @@ package ociruntime
 // directory with proc and dev mount points, /proc its one mount, mount and
 // pid namespaces only, /proc/self/exe its argument (it never runs: the
 // container is never started), stdio on /dev/null (the init holds its
-// stdio until it is deleted, so a pipe would never end). Its id, the
-// runtime's state directory (--root) and the bundle are in a private
-// temporary directory, removed afterwards; the container is force-deleted
-// whatever happened.
+// stdio until it is deleted, so a pipe would never end). Its id
+// (capgen-trial-...), the runtime's state directory (--root) and the bundle
+// are in a private temporary directory, removed afterwards; the container
+// is force-deleted whatever happened, and a trial killed before it could
+// clean up is cleaned up by the next (sweep.go).
 
 import (
 	"context"
@@ -85,11 +86,15 @@ func (p *Prober) trial(ctx context.Context, path string) trialOutcome {
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.trialTimeout())
 	defer cancel()
-	dir, err := os.MkdirTemp("", "capgen-trial-")
+	p.sweepTrials(ctx, os.TempDir())
+	dir, err := os.MkdirTemp("", trialDirPrefix)
 	if err != nil {
 		return trialOutcome{failure: "no temporary directory: " + err.Error(), transient: true}
 	}
 	defer os.RemoveAll(dir)
+	if err := writeOwner(dir, path); err != nil {
+		return trialOutcome{failure: "recording the trial's owner: " + err.Error(), transient: true}
+	}
 	var suffix [6]byte
 	if _, err := rand.Read(suffix[:]); err != nil {
 		return trialOutcome{failure: err.Error(), transient: true}
