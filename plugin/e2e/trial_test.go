@@ -66,16 +66,7 @@ func hasFeaturesCommand(r ociRuntime) bool {
 // replaced binary is tried again. The runtime is runc v1.0.0-rc92 behind a
 // wrapper that logs its commands.
 func TestE2ETrialOncePerBinary(t *testing.T) {
-	_, rts := setup(t)
-	var rc92 ociRuntime
-	for _, r := range rts {
-		if r.name == "runc-v1.0.0-rc92" {
-			rc92 = r
-		}
-	}
-	if rc92.path == "" {
-		unavailable(t, "runc v1.0.0-rc92 is not in the matrix (%s)", runtimesVar)
-	}
+	rc92 := requireRC92(t)
 	capgen := buildCapgen(t)
 	dir := t.TempDir()
 	log, wrapper, cache := filepath.Join(dir, "log"), filepath.Join(dir, "runc"), filepath.Join(dir, "cache")
@@ -131,16 +122,7 @@ func TestE2ETrialOncePerBinary(t *testing.T) {
 // behind a wrapper that, at its Nth command, kills capgen and then runs
 // the command, so that it completes with nobody left to clean up after it.
 func TestE2ETrialKilled(t *testing.T) {
-	_, rts := setup(t)
-	var rc92 ociRuntime
-	for _, r := range rts {
-		if r.name == "runc-v1.0.0-rc92" {
-			rc92 = r
-		}
-	}
-	if rc92.path == "" {
-		unavailable(t, "runc v1.0.0-rc92 is not in the matrix (%s)", runtimesVar)
-	}
+	rc92 := requireRC92(t)
 	capgen := buildCapgen(t)
 	dir := t.TempDir()
 	wrapper, counter, killAt := filepath.Join(dir, "runc"), filepath.Join(dir, "counter"), filepath.Join(dir, "kill-at")
@@ -249,4 +231,18 @@ func waitNoProcessNaming(t *testing.T, s string) {
 		}
 	}
 	t.Fatalf("a process naming %s still runs", s)
+}
+
+// requireRC92 returns runc v1.0.0-rc92 of the matrix, or skips t (fails it
+// with CAPGEN_REQUIRE_E2E=1).
+func requireRC92(t *testing.T) ociRuntime {
+	t.Helper()
+	_, rts := setup(t)
+	for _, r := range rts {
+		if r.name == "runc-v1.0.0-rc92" {
+			return r
+		}
+	}
+	unavailable(t, "runc v1.0.0-rc92 is not in the matrix (%s)", runtimesVar)
+	return ociRuntime{}
 }

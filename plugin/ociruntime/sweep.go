@@ -104,4 +104,3 @@ func (p *Prober) removeTrial(ctx context.Context, dir, runtime string) {
 	}
 	os.RemoveAll(dir)
 }
-
