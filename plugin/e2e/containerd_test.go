@@ -1,0 +1,184 @@
+package e2e
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/capgen-dev/capgen/plugin/shim"
+)
+
+// Debian's containerd 1.6.20, driven by ctr, with the shim as the runc
+// binary of its runc v2 shim: a privileged container, and an exec into a
+// privileged container, which containerd passes as a process file. rc92
+// fails both on CAP_PERFMON without capgen.
+
+// containerd is a containerd daemon of the test's own: root, state and
+// socket in a temporary directory, stopped by its PID.
+type containerd struct {
+	dir, sock, namespace string
+	cmd                  *exec.Cmd
+	hadRun               bool // /run/containerd existed before: remove only the namespace's runc root
+}
+
+// startContainerd starts containerd, or skips t (fails it with
+// CAPGEN_REQUIRE_E2E=1) when it is not installed. It is stopped, and what
+// it made removed, when t ends.
+func startContainerd(t *testing.T) *containerd {
+	t.Helper()
+	bin, err := exec.LookPath("containerd")
+	if _, errCtr := exec.LookPath("ctr"); err != nil || errCtr != nil {
+		unavailable(t, "containerd or ctr not installed (Debian: apt-get install containerd): %v %v", err, errCtr)
+	}
+	dir, err := os.MkdirTemp("", "capgen-e2e-containerd-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b [4]byte
+	rand.Read(b[:])
+	c := &containerd{dir: dir, sock: filepath.Join(dir, "containerd.sock"), namespace: "capgen-e2e-" + hex.EncodeToString(b[:])}
+	_, err = os.Stat("/run/containerd")
+	c.hadRun = err == nil
+	conf := fmt.Sprintf("version = 2\nroot = %q\nstate = %q\ndisabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n[grpc]\n  address = %q\n",
+		filepath.Join(dir, "root"), filepath.Join(dir, "state"), c.sock)
+	writeFile(t, filepath.Join(dir, "config.toml"), []byte(conf), 0o644)
+	logFile, err := os.Create(filepath.Join(dir, "containerd.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close()
+	c.cmd = exec.Command(bin, "--config", filepath.Join(dir, "config.toml"))
+	c.cmd.Stdout, c.cmd.Stderr = logFile, logFile
+	c.cmd.Env = append(os.Environ(), "CAPGEN_CACHE_DIR="+filepath.Join(dir, "capgen-cache"))
+	if err := c.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.stop)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if _, err := c.ctr("version"); err == nil {
+			return c
+		}
+		if time.Now().After(deadline) {
+			data, _ := os.ReadFile(logFile.Name())
+			t.Fatalf("containerd did not answer on %s:\n%s", c.sock, data)
+		}
+	}
+}
+
+// ctr runs ctr against the daemon in the test's namespace.
+func (c *containerd) ctr(args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "ctr", append([]string{"-a", c.sock, "-n", c.namespace}, args...)...).CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("ctr %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out), nil
+}
+
+// stop stops the daemon by its PID and removes what it made.
+func (c *containerd) stop() {
+	c.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { c.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		c.cmd.Process.Kill()
+		<-done
+	}
+	if c.hadRun {
+		os.RemoveAll(filepath.Join("/run/containerd/runc", c.namespace))
+		os.RemoveAll(filepath.Join("/run/containerd/runc", c.namespace+".capgen"))
+	} else {
+		os.RemoveAll("/run/containerd")
+	}
+	os.RemoveAll(c.dir)
+}
+
+// runcRoot is the runc root directory containerd's runc v2 shim uses for
+// the test's namespace.
+func (c *containerd) runcRoot() string { return filepath.Join("/run/containerd/runc", c.namespace) }
+
+func TestE2EContainerdShim(t *testing.T) {
+	e := requireEngines(t)
+	c := startContainerd(t)
+	archive := filepath.Join(c.dir, "image.tar")
+	if _, err := e.run(e.podman, append(e.storage, "save", "--format", "docker-archive", "-o", archive, e.image)...); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ctr("image", "import", archive); err != nil {
+		t.Fatal(err)
+	}
+	image := e.image + ":latest"
+	for _, er := range e.runtimes {
+		r := er.r
+		if r.kind != "runc" {
+			continue // containerd's runc v2 shim runs crun here only behind the hybrid-cgroup wrapper
+		}
+		t.Run(r.name, func(t *testing.T) {
+			id := containerID(t)
+			out, err := c.ctr("run", "--rm", "--privileged", "--runc-binary", er.shim, image, id, "grep", "Cap", "/proc/self/status")
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkRootSets(t, "ctr run --privileged", mustStatus(t, out), r.applies())
+			noShimMessages(t, "ctr run", out)
+
+			long := containerID(t)
+			if _, err := c.ctr("run", "-d", "--privileged", "--runc-binary", er.shim, image, long, "/bin/busybox", "sleep", "60"); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				c.ctr("task", "kill", "-s", "KILL", long)
+				c.ctr("task", "delete", "-f", long)
+				c.ctr("container", "delete", long)
+			})
+			out, err = c.ctr("task", "exec", "--exec-id", "capgen-exec", long, "grep", "Cap", "/proc/self/status")
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkRootSets(t, "ctr task exec into the privileged container", mustStatus(t, out), r.applies())
+			noShimMessages(t, "ctr task exec", out)
+			c.ctr("task", "kill", "-s", "KILL", long)
+			waitTaskGone(t, c, long)
+			if _, err := c.ctr("container", "delete", long); err != nil {
+				t.Fatal(err)
+			}
+			if list, _ := exec.Command(r.path, "--root", c.runcRoot(), "list", "-q").Output(); strings.TrimSpace(string(list)) != "" {
+				t.Errorf("runc --root %s list after the containers were removed: %q", c.runcRoot(), list)
+			}
+			if left, _ := filepath.Glob(filepath.Join(c.runcRoot()+".capgen", "*")); len(left) > 0 {
+				t.Errorf("shim records left behind: %q", left)
+			}
+		})
+	}
+}
+
+// noShimMessages fails t when out, a container's output, holds a message
+// of the shim.
+func noShimMessages(t *testing.T, what, out string) {
+	t.Helper()
+	if strings.Contains(out, shim.Prefix) {
+		t.Errorf("%s: the shim's messages reached the container's output:\n%s", what, out)
+	}
+}
+
+// waitTaskGone deletes the task of container id once it has stopped.
+func waitTaskGone(t *testing.T, c *containerd, id string) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if _, err := c.ctr("task", "delete", id); err == nil {
+			return
+		}
+	}
+	t.Fatalf("the task of %s did not stop", id)
+}
