@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -82,9 +83,10 @@ func TestE2EShimLifecycle(t *testing.T) {
 			// name "real" resolves through PATH no more.
 			run(nil, "start", id)
 			process := filepath.Join(dir, "process.json")
-			writeFile(t, process, []byte(fmt.Sprintf(`{"args":["/bin/busybox","grep","^Cap","/proc/self/status"],"cwd":"/","env":["PATH=/bin"],`+
-				`"user":{"uid":0,"gid":0},"capabilities":{"bounding":%s,"effective":%s,"permitted":%s}}`,
-				jsonList(table), jsonList(table), jsonList(table))), 0o600)
+			writeFile(t, process, mustJSON(t, specs.Process{
+				Args: []string{"/bin/busybox", "grep", "^Cap", "/proc/self/status"}, Cwd: "/", Env: []string{"PATH=/bin"},
+				Capabilities: &specs.LinuxCapabilities{Bounding: table, Effective: table, Permitted: table},
+			}), 0o600)
 			sets, err := parseStatus(run(nil, "exec", "--process", process, id))
 			if err != nil {
 				t.Fatal(err)
@@ -117,8 +119,13 @@ func createFile(t *testing.T, path string) *os.File {
 	return f
 }
 
-func jsonList(l []string) string {
-	return `["` + strings.Join(l, `","`) + `"]`
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	data, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
 
 func readLog(path string) string {

@@ -94,12 +94,11 @@ func staleTrial(dir string) (runtime string, stale bool) {
 func (p *Prober) removeTrial(ctx context.Context, dir, runtime string) {
 	state := filepath.Join(dir, "state")
 	if entries, err := os.ReadDir(state); err == nil && filepath.IsAbs(runtime) {
+		t := &trialRun{p: p, runtime: runtime, dir: dir}
 		for _, e := range entries {
-			if !e.IsDir() || !strings.HasPrefix(e.Name(), trialDirPrefix) {
-				continue
+			if e.IsDir() && strings.HasPrefix(e.Name(), trialDirPrefix) {
+				t.delete(ctx, e.Name())
 			}
-			t := &trialRun{p: p, runtime: runtime, dir: dir}
-			t.delete(ctx, e.Name())
 		}
 	}
 	os.RemoveAll(dir)

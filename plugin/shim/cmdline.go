@@ -59,25 +59,40 @@ var commandValueFlags = map[string][]string{
 	"run":    {"--bundle", "-b", "--console-socket", "--pid-file", "--preserve-fds"},
 	"exec": {"--console-socket", "--cwd", "--env", "-e", "--user", "-u", "--additional-gids", "-g", "--process", "-p",
 		"--process-label", "--apparmor", "--cap", "-c", "--pid-file", "--preserve-fds", "--cgroup"},
-	"kill":   {},
-	"delete": {},
-	"state":  {},
-	"start":  {},
 }
 
-// option returns the value of the first of names in rest, "" if none.
-func option(rest []string, names ...string) (value string, at int, ok bool) {
-	for i, a := range rest {
+// option returns the value of the first of names among the options of
+// rest, the arguments of command.
+func option(command string, rest []string, names ...string) (string, bool) {
+	opts := rest[:optionsEnd(command, rest)]
+	for i, a := range opts {
 		for _, n := range names {
-			if a == n && i+1 < len(rest) {
-				return rest[i+1], i + 1, true
+			if a == n && i+1 < len(opts) {
+				return opts[i+1], true
 			}
 			if v, found := strings.CutPrefix(a, n+"="); found {
-				return v, i, true
+				return v, true
 			}
 		}
 	}
-	return "", -1, false
+	return "", false
+}
+
+// optionsEnd returns the index in rest of the first argument of command
+// that is neither an option nor the value of one: the container ID, after
+// which come the process's own arguments for exec.
+func optionsEnd(command string, rest []string) int {
+	takesValue := commandValueFlags[command]
+	for i := 0; i < len(rest); i++ {
+		a := rest[i]
+		switch {
+		case a == "--" || a == "-" || !strings.HasPrefix(a, "-"):
+			return i
+		case !strings.Contains(a, "=") && slices.Contains(takesValue, a):
+			i++
+		}
+	}
+	return len(rest)
 }
 
 // positionals returns the arguments of rest that are neither options nor
@@ -105,7 +120,7 @@ func positionals(command string, rest []string) []string {
 // bundleDir returns the bundle of a create or run command line: --bundle
 // or -b, else the working directory.
 func bundleDir(rest []string) string {
-	if v, _, ok := option(rest, "--bundle", "-b"); ok {
+	if v, ok := option("create", rest, "--bundle", "-b"); ok {
 		return v
 	}
 	return "."
@@ -113,26 +128,6 @@ func bundleDir(rest []string) string {
 
 // detached reports whether a run command line detaches (--detach, -d).
 func detached(rest []string) bool {
-	for _, a := range optionsOf(rest) {
-		if a == "--detach" || a == "-d" {
-			return true
-		}
-	}
-	return false
-}
-
-// optionsOf returns the options of a run command line, up to the
-// container ID.
-func optionsOf(rest []string) []string {
-	takesValue := commandValueFlags["run"]
-	for i := 0; i < len(rest); i++ {
-		a := rest[i]
-		if a == "--" || !strings.HasPrefix(a, "-") {
-			return rest[:i]
-		}
-		if !strings.Contains(a, "=") && slices.Contains(takesValue, a) {
-			i++
-		}
-	}
-	return rest
+	opts := rest[:optionsEnd("run", rest)]
+	return slices.Contains(opts, "--detach") || slices.Contains(opts, "-d")
 }

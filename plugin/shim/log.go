@@ -31,17 +31,19 @@ func inCacheDir(name string) (string, error) {
 	return filepath.Join(dir, name), nil
 }
 
-// logger appends the shim's messages to a log file.
+// logger collects the shim's messages and appends them to a log file in
+// one write.
 type logger struct {
 	path   string
 	json   bool   // --log-format json, as runc and crun write it
 	prefix string // names the shim in text lines
+	lines  []string
 }
 
 // logger returns the logger for cl: its --log, else opts.LogFile, else
 // DefaultLogFile.
-func (opts Options) logger(cl commandLine) logger {
-	l := logger{path: cl.log, json: cl.logFormat == "json", prefix: Prefix + opts.Runtime}
+func (opts Options) logger(cl commandLine) *logger {
+	l := &logger{path: cl.log, json: cl.logFormat == "json", prefix: Prefix + opts.Runtime}
 	if l.path == "" {
 		l.json = false
 		l.path = opts.LogFile
@@ -52,24 +54,31 @@ func (opts Options) logger(cl commandLine) logger {
 	return l
 }
 
-// warn appends one warning line. A log that cannot be written loses the
-// message: warnings must never fail a container.
-func (l logger) warn(format string, args ...any) {
-	if l.path == "" {
+// add adds warnings to write.
+func (l *logger) add(warnings ...string) { l.lines = append(l.lines, warnings...) }
+
+// flush appends the warnings, one line each, in the log's format. A log
+// that cannot be written loses them: warnings must never fail a container.
+func (l *logger) flush() {
+	if l.path == "" || len(l.lines) == 0 {
 		return
 	}
-	msg := l.prefix + ": " + fmt.Sprintf(format, args...)
 	now := time.Now().UTC().Format(time.RFC3339Nano)
-	var line []byte
-	if l.json {
-		line, _ = json.Marshal(struct {
-			Level string `json:"level"`
-			Msg   string `json:"msg"`
-			Time  string `json:"time"`
-		}{"warning", msg, now})
-	} else {
-		line = fmt.Appendf(nil, "time=%q level=warning msg=%s", now, strconv.Quote(msg))
+	var text []byte
+	for _, w := range l.lines {
+		msg := l.prefix + ": " + w
+		if l.json {
+			line, _ := json.Marshal(struct {
+				Level string `json:"level"`
+				Msg   string `json:"msg"`
+				Time  string `json:"time"`
+			}{"warning", msg, now})
+			text = append(append(text, line...), '\n')
+		} else {
+			text = fmt.Appendf(text, "time=%q level=warning msg=%s\n", now, strconv.Quote(msg))
+		}
 	}
+	l.lines = nil
 	if err := os.MkdirAll(filepath.Dir(l.path), 0o700); err != nil {
 		return
 	}
@@ -78,5 +87,5 @@ func (l logger) warn(format string, args ...any) {
 		return
 	}
 	defer f.Close()
-	f.Write(append(line, '\n'))
+	f.Write(text)
 }

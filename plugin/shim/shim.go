@@ -99,26 +99,28 @@ func Run(ctx context.Context, args []string, opts Options) (*Exec, error) {
 		return nil, err
 	}
 	log := opts.logger(cl)
+	defer log.flush()
+	target := opts.targetOnce(real)
 	exec := &Exec{Path: real, Args: args}
 	switch cl.command {
 	case "create", "run":
-		if err := opts.rewriteFile(ctx, real, filepath.Join(bundleDir(cl.rest), "config.json"), []string{"process", "capabilities"}, log); err != nil {
+		if err := opts.rewriteFile(ctx, target, filepath.Join(bundleDir(cl.rest), "config.json"), configFile, log); err != nil {
 			return nil, err
 		}
 		// A run that is not detached ends with its container, and leaves no
 		// later command to record the runtime for.
 		if id := containerID(cl); id != "" && (cl.command == "create" || detached(cl.rest)) {
 			if err := writeRecord(records, id, real); err != nil {
-				log.warn("recording the runtime of container %s: %v", id, err)
+				log.add(fmt.Sprintf("recording the runtime of container %s: %v", id, err))
 			}
 		}
 	case "exec":
-		if file, _, ok := option(cl.rest, "--process", "-p"); ok {
-			if err := opts.rewriteFile(ctx, real, file, []string{"capabilities"}, log); err != nil {
+		if file, ok := option("exec", cl.rest, "--process", "-p"); ok {
+			if err := opts.rewriteFile(ctx, target, file, processFile, log); err != nil {
 				return nil, err
 			}
 		}
-		if exec.Args, err = opts.rewriteCapFlags(ctx, real, args, cl, log); err != nil {
+		if exec.Args, err = opts.rewriteCapFlags(ctx, target, args, cl, log); err != nil {
 			return nil, err
 		}
 	case "delete":
@@ -163,60 +165,91 @@ func (opts Options) prober() *ociruntime.Prober {
 	return engine.Prober()
 }
 
-// target is what the shim rewrites capabilities for: this machine and the
-// real runtime, never trusting annotations.
-func (opts Options) target(ctx context.Context, real string) (plugin.Target, error) {
-	host, err := plugin.HostEnv()
-	if err != nil {
-		return plugin.Target{}, fmt.Errorf("runtime shim: %w", err)
+// targetOnce returns a function that returns what the shim rewrites
+// capabilities for: this machine and the real runtime, never trusting
+// annotations. It reads the machine and probes the runtime at its first
+// call, and answers later calls (exec's process file and --cap) from that.
+func (opts Options) targetOnce(real string) func(context.Context) (plugin.Target, error) {
+	var (
+		target plugin.Target
+		err    error
+		done   bool
+	)
+	return func(ctx context.Context) (plugin.Target, error) {
+		if done {
+			return target, err
+		}
+		done = true
+		host, herr := plugin.HostEnv()
+		if herr != nil {
+			err = fmt.Errorf("runtime shim: %w", herr)
+			return target, err
+		}
+		f, perr := opts.prober().Probe(ctx, real)
+		if perr != nil {
+			err = fmt.Errorf("runtime shim: %w", perr)
+			return target, err
+		}
+		target = plugin.Target{Env: host, Features: f}
+		return target, nil
 	}
-	f, err := opts.prober().Probe(ctx, real)
-	if err != nil {
-		return plugin.Target{}, fmt.Errorf("runtime shim: %w", err)
-	}
-	return plugin.Target{Env: host, Features: f}, nil
 }
 
-// rewriteFile rewrites the capability lists of the JSON file at path for
-// the runtime at real: a config.json (the lists under
-// process.capabilities) or an exec process file (under capabilities).
-func (opts Options) rewriteFile(ctx context.Context, real, path string, at []string, log logger) error {
+// capFile is a kind of JSON file whose capability lists the shim rewrites.
+type capFile struct {
+	// at is the path of keys from the top to the object of the lists.
+	at []string
+	// decode reads the file into a spec holding a process.
+	decode func(data []byte, path string) (*specs.Spec, error)
+}
+
+var (
+	// configFile is a bundle's config.json.
+	configFile = capFile{at: []string{"process", "capabilities"}, decode: func(data []byte, path string) (*specs.Spec, error) {
+		spec, err := plugin.DecodeConfig(data, path)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInput, err)
+		}
+		return spec, nil
+	}}
+	// processFile is the process of exec --process.
+	processFile = capFile{at: []string{"capabilities"}, decode: func(data []byte, path string) (*specs.Spec, error) {
+		var p specs.Process
+		if err := json.Unmarshal(data, &p); err != nil {
+			return nil, fmt.Errorf("%w: %s is not a runtime spec process: %w", ErrInput, path, err)
+		}
+		return &specs.Spec{Process: &p}, nil
+	}}
+)
+
+// rewriteFile rewrites the capability lists of the file of kind at path.
+func (opts Options) rewriteFile(ctx context.Context, target func(context.Context) (plugin.Target, error), path string, kind capFile, log *logger) error {
 	data, mode, err := readConfigFile(path)
 	if err != nil {
 		return err
 	}
-	var spec *specs.Spec
-	if len(at) == 2 {
-		if spec, err = plugin.DecodeConfig(data, path); err != nil {
-			return fmt.Errorf("%w: %w", ErrInput, err)
-		}
-	} else {
-		var p specs.Process
-		if err := json.Unmarshal(data, &p); err != nil {
-			return fmt.Errorf("%w: %s is not a runtime spec process: %w", ErrInput, path, err)
-		}
-		spec = &specs.Spec{Process: &p}
+	spec, err := kind.decode(data, path)
+	if err != nil {
+		return err
 	}
 	if spec.Process == nil || spec.Process.Capabilities == nil {
 		return nil // nothing to rewrite
 	}
 	before := *spec.Process.Capabilities
-	target, err := opts.target(ctx, real)
+	t, err := target(ctx)
 	if err != nil {
 		return err
 	}
-	warnings, err := plugin.RewriteCapabilities(spec, target)
+	warnings, err := plugin.RewriteCapabilities(spec, t)
 	if err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrInput, path, err)
 	}
-	for _, w := range warnings {
-		log.warn("%s", w)
-	}
+	log.add(warnings...)
 	changed := changedLists(&before, spec.Process.Capabilities)
 	if len(changed) == 0 {
 		return nil
 	}
-	out, err := spliceLists(data, at, changed)
+	out, err := spliceLists(data, kind.at, changed)
 	if err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrInput, path, err)
 	}
@@ -226,52 +259,42 @@ func (opts Options) rewriteFile(ctx context.Context, real, path string, at []str
 // rewriteCapFlags returns args with the values of exec's --cap options
 // rewritten as the bounding list of a spec would be: entries the runtime
 // cannot apply dropped, numerals and ALL_CAPS made what it takes.
-func (opts Options) rewriteCapFlags(ctx context.Context, real string, args []string, cl commandLine, log logger) ([]string, error) {
-	var caps []string
-	var kept []string // rest without the --cap options
-	takesValue := commandValueFlags["exec"]
-	for i := 0; i < len(cl.rest); i++ {
+func (opts Options) rewriteCapFlags(ctx context.Context, target func(context.Context) (plugin.Target, error), args []string, cl commandLine, log *logger) ([]string, error) {
+	end := optionsEnd("exec", cl.rest)
+	var caps, kept []string // the --cap values, and the other options
+	for i := 0; i < end; i++ {
 		a := cl.rest[i]
 		if v, ok := strings.CutPrefix(a, "--cap="); ok {
 			caps = append(caps, v)
 			continue
 		}
-		if (a == "--cap" || a == "-c") && i+1 < len(cl.rest) {
+		if (a == "--cap" || a == "-c") && i+1 < end {
 			caps = append(caps, cl.rest[i+1])
 			i++
 			continue
 		}
-		if a == "--" || !strings.HasPrefix(a, "-") {
-			// The container ID: what follows is the command to run in it.
-			kept = append(kept, cl.rest[i:]...)
-			break
-		}
 		kept = append(kept, a)
-		if !strings.Contains(a, "=") && slices.Contains(takesValue, a) && i+1 < len(cl.rest) {
-			i++
-			kept = append(kept, cl.rest[i])
-		}
 	}
 	if caps == nil {
 		return args, nil
 	}
-	target, err := opts.target(ctx, real)
+	t, err := target(ctx)
 	if err != nil {
 		return nil, err
 	}
 	spec := &specs.Spec{Process: &specs.Process{Capabilities: &specs.LinuxCapabilities{Bounding: caps}}}
-	warnings, err := plugin.RewriteCapabilities(spec, target)
+	warnings, err := plugin.RewriteCapabilities(spec, t)
 	if err != nil {
 		return nil, fmt.Errorf("%w: exec --cap: %w", ErrInput, err)
 	}
 	for _, w := range warnings {
-		log.warn("exec --cap: %s", w)
+		log.add("exec --cap: " + w)
 	}
 	out := slices.Clone(args[:cl.restAt])
 	for _, c := range spec.Process.Capabilities.Bounding {
 		out = append(out, "--cap", c)
 	}
-	return append(out, kept...), nil
+	return slices.Concat(out, kept, cl.rest[end:]), nil
 }
 
 // readConfigFile reads a config.json of at most plugin.MaxSpecSize bytes.
