@@ -2,9 +2,7 @@ package engine
 
 import (
 	"fmt"
-	"slices"
 
-	"github.com/capgen-dev/capgen/capnames"
 	"github.com/capgen-dev/capgen/plugin"
 	"github.com/opencontainers/runtime-tools/generate"
 )
@@ -34,7 +32,7 @@ func (r Recipe) Buildah(g *generate.Generator, defaults, adds, drops []string, r
 	if g == nil {
 		return nil, fmt.Errorf("%w: nil generator", plugin.ErrInvalidRequest)
 	}
-	req, err := buildahRequest(defaults, adds, drops)
+	req, err := plugin.BuildahRequest(defaults, adds, drops)
 	if err != nil {
 		return nil, commonError(err)
 	}
@@ -43,24 +41,4 @@ func (r Recipe) Buildah(g *generate.Generator, defaults, adds, drops []string, r
 	}
 	report, err := plugin.Apply(g.Config, req)
 	return report, commonError(err)
-}
-
-// buildahRequest states Buildah's merge as a request of Podman's kind.
-func buildahRequest(defaults, adds, drops []string) (plugin.Request, error) {
-	switch {
-	case slices.ContainsFunc(drops, plugin.IsAll):
-		return plugin.Request{}, nil
-	case slices.ContainsFunc(adds, plugin.IsAll):
-		return plugin.Request{Adds: []string{"all"}, Drops: drops}, nil
-	}
-	// Buildah adds and then drops, so a capability both added and dropped
-	// is dropped: as part of the base, drops remove adds without the
-	// conflict error a Podman merge gives. Check adds here, so that an
-	// error names them and not containers.conf.
-	for _, a := range adds {
-		if _, err := capnames.Parse(a); err != nil {
-			return plugin.Request{}, fmt.Errorf("%w: cap-add: %w", plugin.ErrInvalidRequest, err)
-		}
-	}
-	return plugin.Request{Defaults: slices.Concat(defaults, adds), Drops: drops}, nil
 }

@@ -70,10 +70,9 @@ var ErrRuntimeNotFound = errors.New("OCI runtime not found")
 // may be transient: a timeout, a runtime that could not be started, or one
 // killed by SIGKILL. A cache directory that cannot be
 // created, read or written leaves the memo alone in use; it is never an
-// error. Processes probing the same cold runtime take a lock file
-// (go.podman.io/storage/pkg/lockfile) so that one runs it and the others
-// read its answer; none waits longer than a cold probe may take for the
-// lock.
+// error. Processes probing the same cold runtime take a lock file beside
+// its cache file (flock(2)) so that one runs it and the others read its
+// answer; none waits longer than a cold probe may take for the lock.
 //
 // The zero value is ready to use. Set the fields before the first call and
 // do not change them afterwards; a Prober is safe for concurrent use.
