@@ -8,72 +8,32 @@
 # vets and tests capgen's packages there. Then go mod tidy -diff on the repo
 # and staticcheck, pinned.
 #
-# The engines' versions are copied here from their go.mod files (the
-# engines' modules are not served by the proxy); update them when the
-# supported releases change.
+# The engines' versions are read from their go.mod files, downloaded from
+# the module proxy; change the releases here when the supported ones change.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 staticcheck=honnef.co/go/tools/cmd/staticcheck@v0.8.2
 export GOTOOLCHAIN=local GOFLAGS=-mod=mod
 
-podman_v5_8_2() {
-	echo "go 1.24.2"
-	cat <<-EOF
-	github.com/BurntSushi/toml v1.5.0
-	github.com/opencontainers/runtime-spec v1.2.1
-	github.com/opencontainers/runtime-tools v0.9.1-0.20250523060157-0ea5ed0382a2
-	github.com/spf13/cobra v1.10.1
-	github.com/spf13/pflag v1.0.10
-	go.podman.io/common v0.67.1
-	go.podman.io/storage v1.62.0
-	golang.org/x/sys v0.40.0
-	github.com/coreos/go-systemd/v22 v22.6.0
-	github.com/cyphar/filepath-securejoin v0.5.2
-	github.com/docker/go-units v0.5.0
-	github.com/fsnotify/fsnotify v1.9.0
-	github.com/godbus/dbus/v5 v5.1.1-0.20241109141217-c266b19b28e9
-	github.com/hashicorp/go-multierror v1.1.1
-	github.com/moby/sys/capability v0.4.0
-	github.com/moby/sys/user v0.4.0
-	github.com/opencontainers/cgroups v0.0.5
-	github.com/opencontainers/selinux v1.13.1
-	github.com/sirupsen/logrus v1.9.4
-	tags.cncf.io/container-device-interface v1.0.1
-	EOF
+# requirements GOMOD prints "module version" for every requirement of
+# the go.mod file GOMOD.
+requirements() {
+	go mod edit -json "$1" | sed -n 's/^\t\t\t"Path": "\(.*\)",$/\1/p; s/^\t\t\t"Version": "\([^"]*\)",\{0,1\}$/\1/p' | paste - -
 }
 
-buildah_v1_44_0() {
-	echo "go 1.25.6"
-	cat <<-EOF
-	github.com/BurntSushi/toml v1.6.0
-	github.com/opencontainers/runtime-spec v1.3.0
-	github.com/opencontainers/runtime-tools v0.9.1-0.20260316125833-8a4db579f5c8
-	github.com/spf13/cobra v1.10.2
-	github.com/spf13/pflag v1.0.10
-	go.podman.io/common v0.68.0
-	go.podman.io/storage v1.63.0
-	golang.org/x/sys v0.45.0
-	github.com/coreos/go-systemd/v22 v22.7.0
-	github.com/cyphar/filepath-securejoin v0.6.1
-	github.com/docker/go-units v0.5.0
-	github.com/fsnotify/fsnotify v1.10.1
-	github.com/godbus/dbus/v5 v5.2.2
-	github.com/hashicorp/errwrap v1.1.0
-	github.com/hashicorp/go-multierror v1.1.1
-	github.com/inconshreveable/mousetrap v1.1.0
-	github.com/moby/sys/capability v0.4.0
-	github.com/moby/sys/mountinfo v0.7.2
-	github.com/moby/sys/user v0.4.0
-	github.com/moby/sys/userns v0.1.0
-	github.com/opencontainers/cgroups v0.0.6
-	github.com/opencontainers/runc v1.4.2
-	github.com/opencontainers/selinux v1.14.1
-	github.com/pmezard/go-difflib v1.0.1-0.20181226105442-5d4384ee4fb2
-	github.com/sirupsen/logrus v1.9.4
-	tags.cncf.io/container-device-interface v1.1.0
-	EOF
+# engine MODULE@VERSION prints the engine's go directive, then its
+# versions of the modules capgen's go.mod requires, read from the go.mod
+# the module proxy serves for the release.
+engine() {
+	local gomod
+	gomod=$(go mod download -json "$1" | sed -n 's/^\t"GoMod": "\(.*\)",$/\1/p')
+	echo "go $(go mod edit -json "$gomod" | sed -n 's/^\t"Go": "\(.*\)",$/\1/p')"
+	requirements "$gomod" | awk 'NR == FNR { ours[$1] = 1; next } ours[$1]' <(requirements go.mod) -
 }
+
+podman_v5_8_2() { engine github.com/containers/podman/v5@v5.8.2; }
+buildah_v1_44_0() { engine github.com/containers/buildah@v1.44.0; }
 
 # newest: the newest releases served. The proxy lists no go.podman.io
 # versions, so those are named; the rest are asked for @latest.
