@@ -86,12 +86,12 @@ func readExpectation(path string, all capnames.Set) (*expectation, error) {
 // eval evaluates a set expression.
 func (e *expectation) eval(expr string) (capnames.Set, error) {
 	var set capnames.Set
-	op := '+'
-	for expr != "" {
+	op := byte('+')
+	for {
 		i := strings.IndexAny(expr, "+-&")
-		term, rest := expr, ""
+		term := expr
 		if i >= 0 {
-			term, rest = expr[:i], expr[i:]
+			term = expr[:i]
 		}
 		t, err := e.term(strings.TrimSpace(term))
 		if err != nil {
@@ -105,12 +105,11 @@ func (e *expectation) eval(expr string) (capnames.Set, error) {
 		case '&':
 			set = set.Intersect(t)
 		}
-		if rest == "" {
-			break
+		if i < 0 {
+			return set, nil
 		}
-		op, expr = rune(rest[0]), rest[1:]
+		op, expr = expr[i], expr[i+1:]
 	}
-	return set, nil
 }
 
 func (e *expectation) term(t string) (capnames.Set, error) {
