@@ -45,6 +45,21 @@ func HostEnv() (Env, error) {
 	return Env{Table: capnames.Default(), KernelLast: last, Bounding: bounding}, nil
 }
 
+// UserNSEnv returns the environment of a container that a rootless engine
+// runs in a user namespace of its own: the package's table, the running
+// kernel's last capability, and the full bounding set every new user
+// namespace starts with (the kernel gives it CAP_FULL_SET, whatever the
+// bounding set of the user who creates it). It is the environment to
+// emit for when this process is not the one that starts the runtime: an
+// unprivileged user asking what a rootless engine would grant.
+func UserNSEnv() (Env, error) {
+	last, err := capnames.KernelLast()
+	if err != nil {
+		return Env{}, err
+	}
+	return Env{Table: capnames.Default(), KernelLast: last, Bounding: capnames.UpTo(last)}, nil
+}
+
 func (e Env) check() error {
 	if !e.KernelLast.Valid() {
 		return fmt.Errorf("%w: kernel last capability %d outside 0..%d", ErrInvalidEnv, e.KernelLast, capnames.MaxCap)

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -46,7 +47,11 @@ report of every requested capability left out and why.
 
 --runtime is a runtime name from containers.conf (engine.runtimes) or a
 path; it defaults to containers.conf's engine.runtime, as Podman's does, or
-"runc" when that is empty.`,
+"runc" when that is empty.
+
+Run by a user other than root, it answers for that user's rootless engine:
+its containers run in a user namespace of their own, whose bounding set is
+full whatever the user's, so the bounding set is the kernel's.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runResolve(cmd, &o, probeIn(o.cacheDir))
@@ -137,6 +142,13 @@ func resolveRequest(cmd *cobra.Command, o *resolveOptions, probe probeFunc) (plu
 	}
 	if cmd.Flags().Changed("image-label") {
 		req.ImageLabel = &o.imageLabel
+	}
+	if os.Geteuid() != 0 {
+		// An unprivileged user's engine is rootless: its containers run
+		// in a user namespace, whose bounding set is full.
+		if req.Env, err = plugin.UserNSEnv(); err != nil {
+			return plugin.Request{}, err
+		}
 	}
 	return req, nil
 }

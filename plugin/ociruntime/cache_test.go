@@ -467,3 +467,46 @@ func assertHelperProbes(t *testing.T, r *fakeRuntime, dir string, n int, wrapper
 		assertFeatures(t, f, runcLike(r.path))
 	}
 }
+
+func TestCacheDirFor(t *testing.T) {
+	env := func(vars ...string) func(string) string {
+		return func(k string) string {
+			for i := 0; i+1 < len(vars); i += 2 {
+				if vars[i] == k {
+					return vars[i+1]
+				}
+			}
+			return ""
+		}
+	}
+	const identity = "         0          0 4294967295\n"
+	const rootless = "         0       1001          1\n         1     100000      65536\n"
+	for _, tc := range []struct {
+		name   string
+		getenv func(string) string
+		euid   int
+		uidMap string
+		want   string
+	}{
+		{"root", env(), 0, identity, "/run/containers/capgen"},
+		{"root, no uid_map", env(), 0, "", "/run/containers/capgen"},
+		{"user", env("XDG_RUNTIME_DIR", "/run/user/1001"), 1001, identity, "/run/user/1001/containers/capgen"},
+		{"rootless engine, Podman's environment", env("_CONTAINERS_ROOTLESS_UID", "1001", "XDG_RUNTIME_DIR", "/x"), 0, rootless, "/x/containers/capgen"},
+		{"rootless hook, XDG_RUNTIME_DIR only", env("XDG_RUNTIME_DIR", "/run/user/1001"), 0, rootless, "/run/user/1001/containers/capgen"},
+		{"uid 5 of the namespace", env("XDG_RUNTIME_DIR", "/y"), 5, rootless, "/y/containers/capgen"},
+	} {
+		got, err := cacheDirFor(tc.getenv, tc.euid, []byte(tc.uidMap))
+		if err != nil || got != tc.want {
+			t.Errorf("%s: cacheDirFor = %q, %v; want %q", tc.name, got, err, tc.want)
+		}
+	}
+	// Inside the namespace with no environment: /run/user/1001 would be
+	// the directory; here it does not exist or is not ours, so it is an
+	// error, not root's directory.
+	if got, err := cacheDirFor(env(), 0, []byte(rootless)); err == nil && got == rootCacheDir {
+		t.Errorf("rootless hook with no environment: %q, the directory of the real root", got)
+	}
+	if _, err := cacheDirFor(env("_CONTAINERS_ROOTLESS_UID", "-1"), 0, nil); err == nil {
+		t.Error("_CONTAINERS_ROOTLESS_UID=-1: no error")
+	}
+}

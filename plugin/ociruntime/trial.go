@@ -55,6 +55,13 @@ const DefaultTrialTimeout = 5 * time.Second
 // errTrialUnavailable is wrapped by the reasons a trial cannot run at all.
 var errTrialUnavailable = errors.New("no trial possible")
 
+// errTrialUnprivileged is wrapped, with errTrialUnavailable, when this
+// process lacks the privilege to create containers. What it then assumes
+// is not cached: a process that has the privilege (root, or a rootless
+// engine's hook or shim in its user namespace) reads the same cache and
+// must learn for itself.
+var errTrialUnprivileged = fmt.Errorf("%w: creating a container needs CAP_SYS_ADMIN", errTrialUnavailable)
+
 // trialOutcome is what a trial learned, or why it learned nothing.
 type trialOutcome struct {
 	names    []string     // canonical names the runtime applied
@@ -82,7 +89,7 @@ type trialRun struct {
 func (p *Prober) trial(ctx context.Context, path string) trialOutcome {
 	tested, err := trialScope()
 	if err != nil {
-		return trialOutcome{failure: err.Error()}
+		return trialOutcome{failure: err.Error(), transient: errors.Is(err, errTrialUnprivileged)}
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.trialTimeout())
 	defer cancel()

@@ -23,7 +23,7 @@ func trialScope() (capnames.Set, error) {
 		return 0, fmt.Errorf("%w: capget: %v", errTrialUnavailable, err)
 	}
 	if data[0].Effective&(1<<unix.CAP_SYS_ADMIN) == 0 {
-		return 0, fmt.Errorf("%w: creating a container needs CAP_SYS_ADMIN, which this process (uid %d) does not have", errTrialUnavailable, os.Geteuid())
+		return 0, fmt.Errorf("%w, which this process (uid %d) does not have", errTrialUnprivileged, os.Geteuid())
 	}
 	last, err := capnames.KernelLast()
 	if err != nil {
