@@ -21,7 +21,14 @@
 # pkgconf autoconf automake libtool python3 go-md2man libsystemd-dev
 # libprotobuf-c-dev libcap-dev libseccomp-dev libyajl-dev).
 #
-# Usage: hack/build-runtimes.sh DIR [VERSION...]   (crun-1.17 names a crun)
+# crictl, which the CRI end-to-end test drives containerd's CRI with, is
+# not packaged and go install refuses cri-tools (its version list is not
+# served), but go mod download serves the v1.26.1 source: in a writable
+# copy, without vendor/ and with the k8s.io/kubernetes/staging replaces
+# pointed at the k8s.io v0.26.0 releases, it builds as DIR/crictl-v1.26.1.
+#
+# Usage: hack/build-runtimes.sh DIR [VERSION...]   (crun-1.17 names a crun,
+# crictl-v1.26.1 crictl)
 set -euo pipefail
 
 if [ $# -lt 1 ]; then
@@ -35,7 +42,7 @@ if [ ${#versions[@]} -eq 0 ]; then
 	# The runc of the original "unknown capability CAP_PERFMON" reports
 	# (rc91, rc92), the first to know the 5.8/5.9 names (rc93), the last
 	# without a features command (1.0.2), and later releases with one.
-	versions=(v1.0.0-rc91 v1.0.0-rc92 v1.0.0-rc93 v1.0.2 v1.2.8 v1.3.7 v1.4.4 v1.5.3 crun-1.17 crun-1.27.1)
+	versions=(v1.0.0-rc91 v1.0.0-rc92 v1.0.0-rc93 v1.0.2 v1.2.8 v1.3.7 v1.4.4 v1.5.3 crun-1.17 crun-1.27.1 crictl-v1.26.1)
 fi
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
@@ -100,8 +107,36 @@ build_crun() { # version
 	echo "crun $v: $out"
 }
 
+build_crictl() { # version
+	local v=$1 out=$dir/crictl-$1 src
+	if [ -x "$out" ] && "$out" --version >/dev/null 2>&1; then
+		echo "crictl $v: already built ($out)"
+		return
+	fi
+	echo "crictl $v: building"
+	src=$(go mod download -json "github.com/kubernetes-sigs/cri-tools@$v" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+	if [ -z "$src" ]; then
+		echo "crictl $v: go mod download gave no directory" >&2
+		return 1
+	fi
+	cp -r "$src" "$work/cri-tools-$v"
+	chmod -R u+w "$work/cri-tools-$v"
+	rm -rf "$work/cri-tools-$v/vendor"
+	(
+		cd "$work/cri-tools-$v"
+		local m
+		for m in $(sed -n 's/^\t\(k8s.io\/[^ ]*\) => k8s.io\/kubernetes\/staging\/src\/.*/\1/p' go.mod); do
+			go mod edit -replace="$m=$m@v0.26.0"
+		done
+		GOFLAGS=-mod=mod go build -trimpath -o "$work/crictl.new" ./cmd/crictl
+	)
+	mv "$work/crictl.new" "$out"
+	echo "crictl $v: $out"
+}
+
 for v in "${versions[@]}"; do
 	case $v in
+	crictl-*) build_crictl "${v#crictl-}" ;;
 	crun-*) build_crun "${v#crun-}" ;;
 	*) build "$v" ;;
 	esac
