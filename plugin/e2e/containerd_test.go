@@ -29,10 +29,17 @@ type containerd struct {
 	hadRun               bool // /run/containerd existed before: remove only the namespace's runc root
 }
 
-// startContainerd starts containerd, or skips t (fails it with
-// CAPGEN_REQUIRE_E2E=1) when it is not installed. It is stopped, and what
-// it made removed, when t ends.
+// startContainerd starts containerd without its CRI plugin, or skips t
+// (fails it with CAPGEN_REQUIRE_E2E=1) when it is not installed. It is
+// stopped, and what it made removed, when t ends.
 func startContainerd(t *testing.T) *containerd {
+	t.Helper()
+	return startContainerdWith(t, func(string) string { return "disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n" })
+}
+
+// startContainerdWith is startContainerd with the configuration that conf
+// returns for the daemon's directory added to the root table.
+func startContainerdWith(t *testing.T, conf func(dir string) string) *containerd {
 	t.Helper()
 	bin, err := exec.LookPath("containerd")
 	if _, errCtr := exec.LookPath("ctr"); err != nil || errCtr != nil {
@@ -47,9 +54,9 @@ func startContainerd(t *testing.T) *containerd {
 	c := &containerd{dir: dir, sock: filepath.Join(dir, "containerd.sock"), namespace: "capgen-e2e-" + hex.EncodeToString(b[:])}
 	_, err = os.Stat("/run/containerd")
 	c.hadRun = err == nil
-	conf := fmt.Sprintf("version = 2\nroot = %q\nstate = %q\ndisabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n[grpc]\n  address = %q\n",
-		filepath.Join(dir, "root"), filepath.Join(dir, "state"), c.sock)
-	writeFile(t, filepath.Join(dir, "config.toml"), []byte(conf), 0o644)
+	config := fmt.Sprintf("version = 2\nroot = %q\nstate = %q\n%s[grpc]\n  address = %q\n",
+		filepath.Join(dir, "root"), filepath.Join(dir, "state"), conf(dir), c.sock)
+	writeFile(t, filepath.Join(dir, "config.toml"), []byte(config), 0o644)
 	logFile, err := os.Create(filepath.Join(dir, "containerd.log"))
 	if err != nil {
 		t.Fatal(err)

@@ -147,19 +147,30 @@ func hybridWrapper(t *testing.T, dir string, r ociRuntime) string {
 // engine tests made after the tests.
 func TestMain(m *testing.M) {
 	// The shim run with no environment, as engines run it, keeps its probe
-	// cache, log and records in the default directory: remove what the
+	// cache, log and records in the default directory, and the engines
+	// (netavark) keep state beside it in /run/containers: remove what the
 	// tests add there.
 	cacheDir, _ := ociruntime.DefaultCacheDir()
-	before := dirEntries(cacheDir)
+	dirs := []string{cacheDir, "/run/containers"}
+	before := make([]map[string]bool, len(dirs))
+	existed := make([]bool, len(dirs))
+	for i, d := range dirs {
+		before[i] = dirEntries(d)
+		_, err := os.Stat(d)
+		existed[i] = err == nil
+	}
 	code := m.Run()
-	if cacheDir != "" {
-		for name := range dirEntries(cacheDir) {
-			if !before[name] {
-				os.RemoveAll(filepath.Join(cacheDir, name))
+	for i, d := range dirs {
+		if d == "" {
+			continue
+		}
+		for name := range dirEntries(d) {
+			if !before[i][name] {
+				os.RemoveAll(filepath.Join(d, name))
 			}
 		}
-		if len(before) == 0 {
-			os.Remove(cacheDir)
+		if !existed[i] {
+			os.Remove(d)
 		}
 	}
 	if probes.dir != "" {

@@ -1,0 +1,196 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Kubernetes' path: containerd 1.6.20's CRI plugin, driven by crictl
+// v1.26.1 (built into $CAPGEN_E2E_RUNTIMES by hack/build-runtimes.sh), with
+// a runtime handler whose runc v2 shim runs capgen's shim as its runc
+// binary: a privileged pod and container, and crictl exec into it. rc92
+// fails both on CAP_PERFMON without capgen.
+
+// criNamespace is the containerd namespace CRI keeps its containers in.
+const criNamespace = "k8s.io"
+
+// requireCrictl returns crictl's path, or skips t (fails it with
+// CAPGEN_REQUIRE_E2E=1).
+func requireCrictl(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(os.Getenv(runtimesVar), "crictl-v1.26.1")
+	if os.Getenv(runtimesVar) == "" {
+		unavailable(t, "%s is not set: no crictl (hack/build-runtimes.sh builds it)", runtimesVar)
+	}
+	if _, err := os.Stat(path); err != nil {
+		unavailable(t, "no crictl: %v (hack/build-runtimes.sh builds it)", err)
+	}
+	return path
+}
+
+// criHandler is the name of the runtime handler of a shim.
+func criHandler(er engineRuntime) string { return "capgen-" + strings.NewReplacer(".", "-", "+", "-").Replace(er.r.name) }
+
+// criConfig is the CRI plugin's configuration: the sandbox image, no
+// oom_score_adj below the daemon's (this host's bounding set lacks
+// CAP_SYS_RESOURCE), and a handler per runc shim whose runc root is under
+// dir.
+func criConfig(dir, sandbox string, rts []engineRuntime) string {
+	const cri = `plugins."io.containerd.grpc.v1.cri"`
+	var b strings.Builder
+	fmt.Fprintf(&b, "[%s]\n  sandbox_image = %q\n  restrict_oom_score_adj = true\n", cri, sandbox)
+	fmt.Fprintf(&b, "[%s.cni]\n  bin_dir = %q\n  conf_dir = %q\n", cri, filepath.Join(dir, "cni-bin"), filepath.Join(dir, "cni-conf"))
+	// Naming runtimes replaces the default one, which must stay defined.
+	fmt.Fprintf(&b, "[%s.containerd.runtimes.runc]\n  runtime_type = \"io.containerd.runc.v2\"\n", cri)
+	for _, er := range rts {
+		if er.r.kind != "runc" {
+			continue
+		}
+		h := criHandler(er)
+		fmt.Fprintf(&b, "[%s.containerd.runtimes.%q]\n  runtime_type = \"io.containerd.runc.v2\"\n", cri, h)
+		fmt.Fprintf(&b, "[%s.containerd.runtimes.%q.options]\n  BinaryName = %q\n  Root = %q\n", cri, h, er.shim, filepath.Join(dir, "runc-"+h))
+	}
+	return b.String()
+}
+
+// crictl runs crictl against the daemon.
+func (c *containerd) crictl(t *testing.T, bin string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"--config", filepath.Join(c.dir, "crictl.yaml"), "--timeout", "60s"}, args...)...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		log, _ := os.ReadFile(filepath.Join(c.dir, "containerd.log"))
+		if i := len(log) - 4000; i > 0 {
+			log = log[i:]
+		}
+		return string(out), fmt.Errorf("crictl %s: %v\n%s\ncontainerd's log ends:\n%s", strings.Join(args, " "), err, out, log)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+func TestE2ECRIShim(t *testing.T) {
+	e := requireEngines(t)
+	crictl := requireCrictl(t)
+	sandbox := "localhost/capgen-e2e-sandbox:latest"
+	c := startContainerdWith(t, func(dir string) string { return criConfig(dir, sandbox, e.runtimes) })
+	writeFile(t, filepath.Join(c.dir, "crictl.yaml"), []byte(fmt.Sprintf("runtime-endpoint: unix://%s\nimage-endpoint: unix://%s\n", c.sock, c.sock)), 0o644)
+	if _, err := e.run(e.podman, append(e.storage, "import", "--change", `ENTRYPOINT ["/bin/busybox", "sleep", "3600"]`,
+		filepath.Join(e.dir, "image.tar"), sandbox)...); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.run(e.podman, append(e.storage, "rmi", sandbox)...) })
+	archive := filepath.Join(c.dir, "images.tar")
+	if _, err := e.run(e.podman, append(e.storage, "save", "--multi-image-archive", "--format", "docker-archive", "-o", archive, e.image, sandbox)...); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("ctr", "-a", c.sock, "-n", criNamespace, "image", "import", archive).CombinedOutput(); err != nil {
+		t.Fatalf("ctr image import: %v\n%s", err, out)
+	}
+	for _, er := range e.runtimes {
+		r := er.r
+		if r.kind != "runc" {
+			continue // containerd's runc v2 shim runs crun here only behind the hybrid-cgroup wrapper
+		}
+		t.Run(r.name, func(t *testing.T) {
+			// The runc v2 shim adds the namespace to the root it is given.
+			root := filepath.Join(c.dir, "runc-"+criHandler(er), criNamespace)
+			pod, ctr := c.criPod(t, crictl, criHandler(er), e.image+":latest")
+			if list, err := exec.Command(r.path, "--root", root, "list", "-q").Output(); err != nil || !strings.Contains(string(list), ctr) {
+				t.Fatalf("runc --root %s list while the container runs: %q, %v; want its id %s", root, list, err, ctr)
+			}
+			logs, err := c.crictl(t, crictl, "logs", ctr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkRootSets(t, "the privileged CRI container", mustStatus(t, logs), r.applies())
+			noShimMessages(t, "crictl logs", logs)
+			file, err := os.ReadFile(filepath.Join(c.dir, "logs", pod, "ctr.log"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			noShimMessages(t, "the CRI container log", string(file))
+			out, err := c.crictl(t, crictl, "exec", ctr, "grep", "Cap", "/proc/self/status")
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkRootSets(t, "crictl exec into the privileged container", mustStatus(t, out), r.applies())
+			noShimMessages(t, "crictl exec", out)
+			c.removePod(t, crictl, pod)
+			if list, _ := exec.Command(r.path, "--root", root, "list", "-q").Output(); strings.TrimSpace(string(list)) != "" {
+				t.Errorf("runc --root %s list after the pod was removed: %q", root, list)
+			} else {
+				t.Logf("runc --root %s list after the pod was removed: empty", root)
+			}
+			if left, _ := filepath.Glob(filepath.Join(root+".capgen", "*")); len(left) > 0 {
+				t.Errorf("shim records left behind: %q", left)
+			}
+		})
+	}
+}
+
+// criPod runs a privileged pod on the host network through handler, and in
+// it a privileged container that prints its capability sets and sleeps.
+// It returns their ids; the pod is removed when t ends.
+func (c *containerd) criPod(t *testing.T, crictl, handler, image string) (pod, ctr string) {
+	t.Helper()
+	name := containerID(t)
+	podConf := map[string]any{
+		"metadata":      map[string]any{"name": name, "namespace": "capgen-e2e", "uid": name},
+		"log_directory": filepath.Join(c.dir, "logs", name),
+		"linux": map[string]any{"security_context": map[string]any{
+			"privileged": true, "namespace_options": map[string]any{"network": 2}}},
+	}
+	ctrConf := map[string]any{
+		"metadata": map[string]any{"name": "ctr"},
+		"image":    map[string]any{"image": image},
+		"command":  []string{"/bin/sh", "-c", "grep Cap /proc/self/status; exec /bin/busybox sleep 600"},
+		"log_path": "ctr.log",
+		"linux":    map[string]any{"security_context": map[string]any{"privileged": true}},
+	}
+	podFile, ctrFile := filepath.Join(c.dir, name+"-pod.json"), filepath.Join(c.dir, name+"-ctr.json")
+	for file, conf := range map[string]any{podFile: podConf, ctrFile: ctrConf} {
+		data, err := json.Marshal(conf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, file, data, 0o644)
+	}
+	pod, err := c.crictl(t, crictl, "runp", "--runtime", handler, podFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.removePod(t, crictl, pod) })
+	if ctr, err = c.crictl(t, crictl, "create", pod, ctrFile, podFile); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.crictl(t, crictl, "start", ctr); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if logs, _ := c.crictl(t, crictl, "logs", ctr); strings.Contains(logs, "CapBnd") {
+			return name, ctr
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("container %s printed no capability sets", ctr)
+		}
+	}
+}
+
+// removePod stops and removes a pod and its containers.
+func (c *containerd) removePod(t *testing.T, crictl, pod string) {
+	t.Helper()
+	id, err := c.crictl(t, crictl, "pods", "-q", "--name", pod)
+	if err != nil || id == "" {
+		return
+	}
+	c.crictl(t, crictl, "stopp", id)
+	if _, err := c.crictl(t, crictl, "rmp", id); err != nil {
+		t.Error(err)
+	}
+}
