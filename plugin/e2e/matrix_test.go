@@ -160,6 +160,7 @@ func TestMain(m *testing.M) {
 		existed[i] = err == nil
 	}
 	code := m.Run()
+	shared.e.cleanup()
 	for i, d := range dirs {
 		if d == "" {
 			continue
@@ -176,7 +177,6 @@ func TestMain(m *testing.M) {
 	if probes.dir != "" {
 		os.RemoveAll(probes.dir)
 	}
-	shared.e.cleanup()
 	os.Exit(code)
 }
 
