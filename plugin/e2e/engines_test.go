@@ -271,6 +271,16 @@ const shippedHook = "../../cmd/capgen/hooks.d/99-capgen.json"
 // directory put in and args added to the hook's arguments.
 func (e *engines) writeHook(t *testing.T, runtime string, args ...string) string {
 	t.Helper()
+	data := hookFileFor(t, e.capgen, append([]string{"--runtime", runtime, "--cache-dir", filepath.Join(e.dir, "cache")}, args...)...)
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, filepath.Base(shippedHook)), data, 0o644)
+	return dir
+}
+
+// hookFileFor returns the shipped hooks.d file with capgen's path put in
+// and args added to the hook's arguments.
+func hookFileFor(t *testing.T, capgen string, args ...string) []byte {
+	t.Helper()
 	data, err := os.ReadFile(shippedHook)
 	if err != nil {
 		t.Fatal(err)
@@ -280,17 +290,15 @@ func (e *engines) writeHook(t *testing.T, runtime string, args ...string) string
 		t.Fatalf("%s: %v", shippedHook, err)
 	}
 	hook := file["hook"].(map[string]any)
-	hook["path"] = e.capgen
-	for _, a := range append([]string{"--runtime", runtime, "--cache-dir", filepath.Join(e.dir, "cache")}, args...) {
+	hook["path"] = capgen
+	for _, a := range args {
 		hook["args"] = append(hook["args"].([]any), a)
 	}
 	hook["timeout"] = 30 // the trial of an old runtime on a loaded CI machine
 	if data, err = json.Marshal(file); err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, filepath.Base(shippedHook)), data, 0o644)
-	return dir
+	return data
 }
 
 func copyFile(from, to string) error {
