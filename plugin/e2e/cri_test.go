@@ -35,7 +35,9 @@ func requireCrictl(t *testing.T) string {
 }
 
 // criHandler is the name of the runtime handler of a shim.
-func criHandler(er engineRuntime) string { return "capgen-" + strings.NewReplacer(".", "-", "+", "-").Replace(er.r.name) }
+func criHandler(er engineRuntime) string {
+	return "capgen-" + strings.NewReplacer(".", "-", "+", "-").Replace(er.r.name)
+}
 
 // criConfig is the CRI plugin's configuration: the sandbox image, no
 // oom_score_adj below the daemon's (this host's bounding set lacks
