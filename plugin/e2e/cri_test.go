@@ -34,8 +34,9 @@ func requireCrictl(t *testing.T) string {
 	return path
 }
 
-// criHandler is the name of the runtime handler of a shim.
-func criHandler(er engineRuntime) string {
+// shimName is the name under which an engine's configuration names a
+// shim: a CRI runtime handler, a dockerd runtime.
+func shimName(er engineRuntime) string {
 	return "capgen-" + strings.NewReplacer(".", "-", "+", "-").Replace(er.r.name)
 }
 
@@ -54,7 +55,7 @@ func criConfig(dir, sandbox string, rts []engineRuntime) string {
 		if er.r.kind != "runc" {
 			continue
 		}
-		h := criHandler(er)
+		h := shimName(er)
 		fmt.Fprintf(&b, "[%s.containerd.runtimes.%q]\n  runtime_type = \"io.containerd.runc.v2\"\n", cri, h)
 		fmt.Fprintf(&b, "[%s.containerd.runtimes.%q.options]\n  BinaryName = %q\n  Root = %q\n", cri, h, er.shim, filepath.Join(dir, "runc-"+h))
 	}
@@ -101,8 +102,8 @@ func TestE2ECRIShim(t *testing.T) {
 		}
 		t.Run(r.name, func(t *testing.T) {
 			// The runc v2 shim adds the namespace to the root it is given.
-			root := filepath.Join(c.dir, "runc-"+criHandler(er), criNamespace)
-			pod, ctr := c.criPod(t, crictl, criHandler(er), e.image+":latest")
+			root := filepath.Join(c.dir, "runc-"+shimName(er), criNamespace)
+			pod, ctr := c.criPod(t, crictl, shimName(er), e.image+":latest")
 			if list, err := exec.Command(r.path, "--root", root, "list", "-q").Output(); err != nil || !strings.Contains(string(list), ctr) {
 				t.Fatalf("runc --root %s list while the container runs: %q, %v; want its id %s", root, list, err, ctr)
 			}

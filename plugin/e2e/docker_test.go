@@ -54,7 +54,7 @@ func startDockerd(t *testing.T, c *containerd, rts []engineRuntime) *dockerd {
 		"--iptables=false", "--ip-masq=false", "--bridge=none", "--storage-driver", "vfs"}
 	for _, er := range rts {
 		if er.r.kind == "runc" {
-			args = append(args, "--add-runtime", dockerRuntime(er)+"="+er.shim)
+			args = append(args, "--add-runtime", shimName(er)+"="+er.shim)
 		}
 	}
 	logFile, err := os.Create(filepath.Join(d.dir, "dockerd.log"))
@@ -77,11 +77,6 @@ func startDockerd(t *testing.T, c *containerd, rts []engineRuntime) *dockerd {
 			t.Fatalf("dockerd did not answer on %s:\n%s", d.sock, data)
 		}
 	}
-}
-
-// dockerRuntime is the name of a shim's runtime in dockerd.
-func dockerRuntime(er engineRuntime) string {
-	return "capgen-" + strings.NewReplacer(".", "-", "+", "-").Replace(er.r.name)
 }
 
 // docker runs Debian's docker client (20.10) against the daemon.
@@ -162,7 +157,7 @@ func TestE2EDockerShim(t *testing.T) {
 		}
 		t.Run(r.name, func(t *testing.T) {
 			want := r.applies().Intersect(dockerKnows)
-			run := []string{"run", "--rm", "--network", "none", "--runtime", dockerRuntime(er)}
+			run := []string{"run", "--rm", "--network", "none", "--runtime", shimName(er)}
 			for _, opt := range [][]string{{"--privileged"}, {"--cap-add", "ALL"}} {
 				out, err := d.docker(append(append(append([]string{}, run...), opt...), image, "grep", "Cap", "/proc/self/status")...)
 				if err != nil {
@@ -171,7 +166,7 @@ func TestE2EDockerShim(t *testing.T) {
 				checkRootSets(t, "docker run "+strings.Join(opt, " "), mustStatus(t, out), want)
 				noShimMessages(t, "docker run", out)
 			}
-			id, err := d.docker("run", "-d", "--network", "none", "--runtime", dockerRuntime(er), "--privileged", image,
+			id, err := d.docker("run", "-d", "--network", "none", "--runtime", shimName(er), "--privileged", image,
 				"/bin/sh", "-c", "grep Cap /proc/self/status; exec /bin/busybox sleep 600")
 			if err != nil {
 				t.Fatal(err)
