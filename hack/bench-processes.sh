@@ -1,20 +1,25 @@
 #!/usr/bin/env bash
 # Time capgen as whole processes against their anchors in one run, with
-# hyperfine (Debian: apt-get install hyperfine), as root with runc and a
+# hyperfine -N (Debian: apt-get install hyperfine), as root with runc and a
 # static busybox: the precreate hook against cat of the same config.json,
 # and the runtime shim capgen-runc against runc itself for state, start,
-# delete and create (the shim's probe cache warm). RUNS (default 30) runs
-# each. Every container and file it makes is removed on exit.
+# delete and create (the shim's probe cache warm), and hack/benchfloor, a
+# Go program that does nothing or only execs runc: the floor of any shim in
+# Go. RUNS (default 30) runs each. Every container and file it makes is removed on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-30}
-runc=$(command -v runc)
+runcbin=$(command -v runc)
 busybox=$(command -v busybox)
 
 work=$(mktemp -d)
 id=capgen-bench-$$
+# Every runc command, the shim's too, uses a state root of the bench's own;
+# the shim keeps its records beside it ($root.capgen).
+root=$work/runc-root
+runc="$runcbin --root $root"
 cleanup() {
-	"$runc" delete --force "$id" >/dev/null 2>&1 || true
+	$runc delete --force "$id" >/dev/null 2>&1 || true
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -22,6 +27,7 @@ trap cleanup EXIT
 # As the README installs it: without cgo, which costs each process ~2 ms
 # of dynamic linking here and which capgen does not need.
 CGO_ENABLED=0 go build -o "$work/capgen" ./cmd/capgen
+CGO_ENABLED=0 go build -o "$work/benchfloor" ./hack/benchfloor
 ln -s capgen "$work/capgen-runc"
 export CAPGEN_CACHE_DIR=$work/cache
 
@@ -39,17 +45,35 @@ cat >"$work/config.json" <<EOC
 EOC
 cp "$work/config.json" "$bundle/config.json"
 "$work/capgen-runc" features >/dev/null # warm the probe cache
-"$work/capgen" hook --runtime "$runc" --cache-dir "$CAPGEN_CACHE_DIR" <"$work/config.json" >/dev/null
+"$work/capgen" hook --runtime "$runcbin" --cache-dir "$CAPGEN_CACHE_DIR" <"$work/config.json" >/dev/null
 
-fresh="cp $work/config.json $bundle/config.json; $runc delete --force $id >/dev/null 2>&1 || true"
-created="$fresh; $runc create --bundle $bundle $id </dev/null >/dev/null"
-hf() { hyperfine --style none --runs "$runs" --warmup 3 --export-markdown "$work/$1.md" "${@:2}" >/dev/null 2>&1; tail -n +3 "$work/$1.md"; }
+# hyperfine -N runs each command without a shell, so nothing but the
+# process itself is timed; setup that needs one runs in sh -c, in --prepare.
+fresh="sh -c 'cp $work/config.json $bundle/config.json; $runc delete --force $id >/dev/null 2>&1 || true'"
+created="sh -c 'cp $work/config.json $bundle/config.json; $runc delete --force $id >/dev/null 2>&1 || true; $work/capgen-runc --root $root create --bundle $bundle $id </dev/null >/dev/null'"
+hf() {
+	hyperfine -N --style none --runs "$runs" --warmup 3 --export-markdown "$work/$1.md" --export-csv "$work/$1.csv" "${@:2}" >/dev/null 2>&1
+	tail -n +3 "$work/$1.md"
+}
+# mean NAME ROW prints the mean, in ms, of the ROWth command of run NAME.
+mean() { awk -F, -v row="$2" 'NR == row + 1 { printf "%.2f", $2 * 1000 }' "$work/$1.csv"; }
 
 echo "| command | mean [ms] | min [ms] | max [ms] | relative |"
 echo "|:---|---:|---:|---:|---:|"
-hf hook "cat < $work/config.json" "$work/capgen hook --runtime $runc --cache-dir $CAPGEN_CACHE_DIR < $work/config.json"
-"$runc" create --bundle "$bundle" "$id" </dev/null >/dev/null
-hf state "$runc state $id" "$work/capgen-runc state $id"
-hf start --prepare "$created" "$runc start $id" "$work/capgen-runc start $id"
-hf delete --prepare "$created" "$runc delete --force $id" "$work/capgen-runc delete --force $id"
-hf create --prepare "$fresh" "$runc create --bundle $bundle $id </dev/null >/dev/null" "$work/capgen-runc create --bundle $bundle $id </dev/null >/dev/null"
+hf hook "cat $work/config.json" "$work/capgen hook --runtime $runcbin --cache-dir $CAPGEN_CACHE_DIR --input $work/config.json"
+# As an engine runs it, the container is created through the shim, which
+# records the real runtime for its later commands.
+$work/capgen-runc --root "$root" create --bundle "$bundle" "$id" </dev/null >/dev/null
+hf start-only "$work/benchfloor" "$work/capgen version"
+hf state "$runc state $id" "$work/benchfloor $runc state $id" "$work/capgen-runc --root $root state $id"
+hf start --prepare "$created" "$runc start $id" "$work/capgen-runc --root $root start $id"
+hf delete --prepare "$created" "$runc delete --force $id" "$work/capgen-runc --root $root delete --force $id"
+hf create --prepare "$fresh" "$runc create --bundle $bundle $id" "$work/capgen-runc --root $root create --bundle $bundle $id"
+
+echo
+awk -v hook="$(mean hook 2)" -v cat="$(mean hook 1)" -v shim="$(mean state 3)" -v runc="$(mean state 1)" -v floor="$(mean state 2)" \
+	-v screate="$(mean create 2)" -v rcreate="$(mean create 1)" 'BEGIN {
+	printf "hook %.2f ms = %.2fx cat %.2f ms (target <= 2x)\n", hook, hook / cat, cat
+	printf "shim state %.2f ms = %.2fx runc state %.2f ms (target <= 1.2x); a Go program exec-ing runc: %.2fx\n", shim, shim / runc, runc, floor / runc
+	printf "shim create %.2f ms = runc create %.2f ms + %.2f ms (target <= 3 ms)\n", screate, rcreate, screate - rcreate
+}'

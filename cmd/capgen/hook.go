@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/capgen-dev/capgen/plugin"
 	"github.com/capgen-dev/capgen/plugin/ocihook"
@@ -9,7 +10,7 @@ import (
 )
 
 func newHookCommand() *cobra.Command {
-	var runtime, policy, cacheDir string
+	var runtime, policy, cacheDir, input string
 	var widenPrivileged bool
 	cmd := &cobra.Command{
 		Use:   "hook",
@@ -42,13 +43,23 @@ container.`,
 			if err != nil {
 				return err
 			}
-			return ocihook.Run(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(),
+			in := cmd.InOrStdin()
+			if input != "" {
+				f, err := os.Open(input)
+				if err != nil {
+					return fmt.Errorf("--input: %w", err)
+				}
+				defer f.Close()
+				in = f
+			}
+			return ocihook.Run(cmd.Context(), in, cmd.OutOrStdout(), cmd.ErrOrStderr(),
 				ocihook.Options{Runtime: runtime, Policy: p, TrustPrivileged: widenPrivileged, Prober: prober(cacheDir)})
 		},
 	}
 	cmd.Flags().StringVar(&runtime, "runtime", "", "OCI `RUNTIME` the container runs with: a containers.conf name or a path (default: containers.conf engine.runtime)")
 	cmd.Flags().StringVar(&policy, "policy", plugin.Auto.String(), "entry form `POLICY`: auto, names, numeric or all-caps")
 	cmd.Flags().BoolVar(&widenPrivileged, "widen-privileged", false, "widen containers Podman marks privileged: only for Podman 4.0 to 4.3, which write the mark on every container")
+	cmd.Flags().StringVar(&input, "input", "", "read the spec from `FILE` instead of stdin: to see what the hook would write")
 	addCacheDirFlag(cmd, &cacheDir)
 	return cmd
 }

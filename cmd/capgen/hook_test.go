@@ -44,6 +44,7 @@ func TestHookBinary(t *testing.T) {
 		{"FileBreaksBuildah", testHookFileBreaksBuildah},
 		{"InvalidInput", testHookInvalidInput},
 		{"MaterializesWithoutAnnotation", testHookMaterializesWithoutAnnotation},
+		{"InputFile", testHookInputFile},
 	} {
 		t.Run(tt.name, func(t *testing.T) { tt.test(t, bin) })
 	}
@@ -479,5 +480,37 @@ func testHookMaterializesWithoutAnnotation(t *testing.T, bin string) {
 	}
 	if !strings.Contains(stderr.String(), `dropped entry "CAP_NOT_A_CAP"`) {
 		t.Errorf("stderr does not warn about the unknown entry: %s", stderr.Bytes())
+	}
+}
+
+// testHookInputFile: --input FILE gives what the same spec on stdin gives,
+// and a file that cannot be read is an error naming the flag.
+func testHookInputFile(t *testing.T, bin string) {
+	runc, err := exec.LookPath("runc")
+	if err != nil {
+		t.Skipf("no runc: %v", err)
+	}
+	in, err := json.Marshal(podmanSpec(0, nil, []string{capnames.AllCaps}, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "config.json")
+	if err := os.WriteFile(file, in, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cache := t.TempDir()
+	stdin := exec.Command(bin, "hook", "--runtime", runc, "--cache-dir", cache)
+	stdin.Stdin = bytes.NewReader(in)
+	want, err := stdin.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := exec.Command(bin, "hook", "--runtime", runc, "--cache-dir", cache, "--input", file).Output()
+	if err != nil || !bytes.Equal(got, want) {
+		t.Errorf("hook --input: %v\n%s\nwant what stdin gives:\n%s", err, got, want)
+	}
+	out, err := exec.Command(bin, "hook", "--runtime", runc, "--cache-dir", cache, "--input", file+".missing").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "--input") || !strings.Contains(string(out), "config.json.missing") {
+		t.Errorf("hook --input of a missing file: %v: %s; want an error naming --input and the file", err, out)
 	}
 }
