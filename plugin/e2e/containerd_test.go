@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -57,27 +56,14 @@ func startContainerdWith(t *testing.T, conf func(dir string) string) *containerd
 	config := fmt.Sprintf("version = 2\nroot = %q\nstate = %q\n%s[grpc]\n  address = %q\n",
 		filepath.Join(dir, "root"), filepath.Join(dir, "state"), conf(dir), c.sock)
 	writeFile(t, filepath.Join(dir, "config.toml"), []byte(config), 0o644)
-	logFile, err := os.Create(filepath.Join(dir, "containerd.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logFile.Close()
 	c.cmd = exec.Command(bin, "--config", filepath.Join(dir, "config.toml"))
-	c.cmd.Stdout, c.cmd.Stderr = logFile, logFile
 	c.cmd.Env = append(os.Environ(), "CAPGEN_CACHE_DIR="+filepath.Join(dir, "capgen-cache"))
-	if err := c.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	startDaemon(t, c.cmd, filepath.Join(dir, "containerd.log"), 30*time.Second, func() error {
+		_, err := c.ctr("version")
+		return err
+	})
 	t.Cleanup(c.stop)
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if _, err := c.ctr("version"); err == nil {
-			return c
-		}
-		if time.Now().After(deadline) {
-			data, _ := os.ReadFile(logFile.Name())
-			t.Fatalf("containerd did not answer on %s:\n%s", c.sock, data)
-		}
-	}
+	return c
 }
 
 // ctr runs ctr against the daemon in the test's namespace.
@@ -93,15 +79,7 @@ func (c *containerd) ctr(args ...string) (string, error) {
 
 // stop stops the daemon by its PID and removes what it made.
 func (c *containerd) stop() {
-	c.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { c.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		c.cmd.Process.Kill()
-		<-done
-	}
+	stopDaemon(c.cmd, 20*time.Second)
 	if c.hadRun {
 		os.RemoveAll(filepath.Join("/run/containerd/runc", c.namespace))
 		os.RemoveAll(filepath.Join("/run/containerd/runc", c.namespace+".capgen"))

@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -57,26 +56,13 @@ func startDockerd(t *testing.T, c *containerd, rts []engineRuntime) *dockerd {
 			args = append(args, "--add-runtime", shimName(er)+"="+er.shim)
 		}
 	}
-	logFile, err := os.Create(filepath.Join(d.dir, "dockerd.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logFile.Close()
 	d.cmd = exec.Command(bin, args...)
-	d.cmd.Stdout, d.cmd.Stderr = logFile, logFile
-	if err := d.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	startDaemon(t, d.cmd, filepath.Join(d.dir, "dockerd.log"), 60*time.Second, func() error {
+		_, err := d.docker("version")
+		return err
+	})
 	t.Cleanup(d.stop)
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if _, err := d.docker("version"); err == nil {
-			return d
-		}
-		if time.Now().After(deadline) {
-			data, _ := os.ReadFile(logFile.Name())
-			t.Fatalf("dockerd did not answer on %s:\n%s", d.sock, data)
-		}
-	}
+	return d
 }
 
 // docker runs Debian's docker client (20.10) against the daemon.
@@ -97,15 +83,7 @@ func (d *dockerd) stop() {
 	if ids, err := d.docker("ps", "-aq"); err == nil && strings.TrimSpace(ids) != "" {
 		d.docker(append([]string{"rm", "-f"}, strings.Fields(ids)...)...)
 	}
-	d.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { d.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		d.cmd.Process.Kill()
-		<-done
-	}
+	stopDaemon(d.cmd, 30*time.Second)
 	exec.Command("umount", "-R", filepath.Join(d.dir, "exec")).Run()
 	os.RemoveAll(d.dir)
 	if !d.hadRun {
