@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -68,13 +67,7 @@ func startContainerdWith(t *testing.T, conf func(dir string) string) *containerd
 
 // ctr runs ctr against the daemon in the test's namespace.
 func (c *containerd) ctr(args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "ctr", append([]string{"-a", c.sock, "-n", c.namespace}, args...)...).CombinedOutput()
-	if err != nil {
-		return string(out), fmt.Errorf("ctr %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out), nil
+	return client("ctr", []string{"-a", c.sock, "-n", c.namespace}, args...)
 }
 
 // stop stops the daemon by its PID and removes what it made.

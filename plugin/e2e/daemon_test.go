@@ -1,12 +1,28 @@
 package e2e
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 )
+
+// client runs a daemon's command-line client, bin with the options that
+// reach the daemon (global) and args, and returns its combined output; the
+// error names the arguments and holds the output.
+func client(bin string, global []string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, append(append([]string{}, global...), args...)...).CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("%s %s: %v\n%s", bin, strings.Join(args, " "), err, out)
+	}
+	return string(out), nil
+}
 
 // startDaemon starts a daemon of the test's own, logging to logPath, and
 // waits up to wait for ready to succeed; it fails t, with the log, if it

@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -67,13 +65,7 @@ func startDockerd(t *testing.T, c *containerd, rts []engineRuntime) *dockerd {
 
 // docker runs Debian's docker client (20.10) against the daemon.
 func (d *dockerd) docker(args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "/usr/bin/docker", append([]string{"-H", "unix://" + d.sock}, args...)...).CombinedOutput()
-	if err != nil {
-		return string(out), fmt.Errorf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out), nil
+	return client("/usr/bin/docker", []string{"-H", "unix://" + d.sock}, args...)
 }
 
 // stop removes every container, stops dockerd by its PID and removes
