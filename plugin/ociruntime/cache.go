@@ -26,6 +26,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/capgen-dev/capgen/capnames"
@@ -52,9 +53,15 @@ const rootCacheDir = "/run/containers/capgen"
 // it, else the uid that /proc/self/uid_map maps this process's uid from
 // (a hook or a runtime started with no environment at all).
 func DefaultCacheDir() (string, error) {
-	uidMap, _ := os.ReadFile("/proc/self/uid_map")
-	return cacheDirFor(os.Getenv, os.Geteuid(), uidMap)
+	return cacheDirFor(os.Getenv, os.Geteuid(), uidMap())
 }
+
+// uidMap is this process's /proc/self/uid_map, read once: the shim asks
+// for the cache directory for its records, its log and its probe cache.
+var uidMap = sync.OnceValue(func() []byte {
+	b, _ := os.ReadFile("/proc/self/uid_map")
+	return b
+})
 
 // cacheDirFor is DefaultCacheDir for the environment getenv, the effective
 // uid euid and the contents of /proc/self/uid_map.
