@@ -89,11 +89,7 @@ func (c *containerd) runcRoot() string { return filepath.Join("/run/containerd/r
 func TestE2EContainerdShim(t *testing.T) {
 	e := requireEngines(t)
 	c := startContainerd(t)
-	archive := filepath.Join(c.dir, "image.tar")
-	if _, err := e.run(e.podman, append(e.storage, "save", "--format", "docker-archive", "-o", archive, e.image)...); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.ctr("image", "import", archive); err != nil {
+	if _, err := c.ctr("image", "import", e.saveImages(t, c.dir, e.image)); err != nil {
 		t.Fatal(err)
 	}
 	image := e.image + ":latest"

@@ -88,12 +88,9 @@ func TestE2ECRIShim(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.run(e.podman, append(e.storage, "rmi", sandbox)...) })
-	archive := filepath.Join(c.dir, "images.tar")
-	if _, err := e.run(e.podman, append(e.storage, "save", "--multi-image-archive", "--format", "docker-archive", "-o", archive, e.image, sandbox)...); err != nil {
+	archive := e.saveImages(t, c.dir, e.image, sandbox)
+	if _, err := client("ctr", []string{"-a", c.sock, "-n", criNamespace}, "image", "import", archive); err != nil {
 		t.Fatal(err)
-	}
-	if out, err := exec.Command("ctr", "-a", c.sock, "-n", criNamespace, "image", "import", archive).CombinedOutput(); err != nil {
-		t.Fatalf("ctr image import: %v\n%s", err, out)
 	}
 	for _, er := range e.runtimes {
 		r := er.r

@@ -104,11 +104,7 @@ func TestE2EDockerShim(t *testing.T) {
 	e := requireEngines(t)
 	c := startContainerd(t)
 	d := startDockerd(t, c, e.runtimes)
-	archive := filepath.Join(c.dir, "image.tar")
-	if _, err := e.run(e.podman, append(e.storage, "save", "--format", "docker-archive", "-o", archive, e.image)...); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := d.docker("load", "-i", archive); err != nil {
+	if _, err := d.docker("load", "-i", e.saveImages(t, c.dir, e.image)); err != nil {
 		t.Fatal(err)
 	}
 	image := e.image + ":latest"

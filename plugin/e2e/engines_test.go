@@ -146,6 +146,18 @@ func (e *engines) importImage(h host) error {
 	return err
 }
 
+// saveImages writes images, of the engines' storage, to a docker-archive
+// in dir that containerd and Docker import, and returns its path.
+func (e *engines) saveImages(t *testing.T, dir string, images ...string) string {
+	t.Helper()
+	archive := filepath.Join(dir, "images.tar")
+	args := append(append([]string{}, e.storage...), "save", "--multi-image-archive", "--format", "docker-archive", "-o", archive)
+	if _, err := e.run(e.podman, append(args, images...)...); err != nil {
+		t.Fatal(err)
+	}
+	return archive
+}
+
 // cleanup removes what the engine tests made: containers, storage, the
 // drop-in.
 func (e *engines) cleanup() {
