@@ -30,6 +30,7 @@
 # Usage: hack/build-runtimes.sh DIR [VERSION...]   (crun-1.17 names a crun,
 # crictl-v1.26.1 crictl)
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 
 if [ $# -lt 1 ]; then
 	echo "usage: $0 DIR [VERSION...]" >&2
@@ -59,14 +60,7 @@ build() { # version
 	echo "runc $v: building"
 	case $v in
 	v1.2.*)
-		local src
-		src=$(go mod download -json "github.com/opencontainers/runc@$v" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
-		if [ -z "$src" ]; then
-			echo "runc $v: go mod download gave no directory" >&2
-			return 1
-		fi
-		cp -r "$src" "$work/runc-$v"
-		chmod -R u+w "$work/runc-$v"
+		modcopy "github.com/opencontainers/runc@$v" "$work/runc-$v"
 		(cd "$work/runc-$v" && go mod edit -dropreplace=github.com/opencontainers/selinux)
 		(cd "$work/runc-$v" && GOFLAGS=-mod=mod go build -trimpath -tags seccomp -o "$work/runc.new" .)
 		;;
@@ -108,19 +102,13 @@ build_crun() { # version
 }
 
 build_crictl() { # version
-	local v=$1 out=$dir/crictl-$1 src
+	local v=$1 out=$dir/crictl-$1
 	if [ -x "$out" ] && "$out" --version >/dev/null 2>&1; then
 		echo "crictl $v: already built ($out)"
 		return
 	fi
 	echo "crictl $v: building"
-	src=$(go mod download -json "github.com/kubernetes-sigs/cri-tools@$v" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
-	if [ -z "$src" ]; then
-		echo "crictl $v: go mod download gave no directory" >&2
-		return 1
-	fi
-	cp -r "$src" "$work/cri-tools-$v"
-	chmod -R u+w "$work/cri-tools-$v"
+	modcopy "github.com/kubernetes-sigs/cri-tools@$v" "$work/cri-tools-$v"
 	rm -rf "$work/cri-tools-$v/vendor"
 	(
 		cd "$work/cri-tools-$v"

@@ -12,14 +12,8 @@ if [ $# -ne 1 ]; then
 fi
 out=$1
 cd "$(dirname "$0")/.."
+. hack/lib.sh
 mkdir -p "$out"
-
-# moddir MODULE@VERSION prints the directory of the module's source tree.
-moddir() {
-	local json
-	json=$(go mod download -json "$1")
-	sed -n 's/^\t"Dir": "\(.*\)",$/\1/p' <<<"$json"
-}
 
 common=$(moddir go.podman.io/common@v0.67.1)
 podman=$(moddir github.com/containers/podman/v5@v5.8.2)

@@ -13,22 +13,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
+. hack/lib.sh
 staticcheck=honnef.co/go/tools/cmd/staticcheck@v0.8.2
 export GOTOOLCHAIN=local GOFLAGS=-mod=mod
-
-# requirements GOMOD prints "module version" for every requirement of
-# the go.mod file GOMOD.
-requirements() {
-	go mod edit -json "$1" | sed -n 's/^\t\t\t"Path": "\(.*\)",$/\1/p; s/^\t\t\t"Version": "\([^"]*\)",\{0,1\}$/\1/p' | paste - -
-}
 
 # engine MODULE@VERSION prints the engine's go directive, then its
 # versions of the modules capgen's go.mod requires, read from the go.mod
 # the module proxy serves for the release.
 engine() {
 	local gomod
-	gomod=$(go mod download -json "$1" | sed -n 's/^\t"GoMod": "\(.*\)",$/\1/p')
-	echo "go $(go mod edit -json "$gomod" | sed -n 's/^\t"Go": "\(.*\)",$/\1/p')"
+	gomod=$(modgomod "$1")
+	echo "go $(godirective "$gomod")"
 	requirements "$gomod" | awk 'NR == FNR { ours[$1] = 1; next } ours[$1]' <(requirements go.mod) -
 }
 
@@ -48,11 +43,6 @@ newest() {
 		github.com/spf13/cobra golang.org/x/sys; do
 		echo "$m $(go list -m -f '{{.Version}}' "$m@latest")"
 	done
-}
-
-# notAbove A B: version A is B or older.
-notAbove() {
-	[ "$1" = "$2" ] || [ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | tail -n 1)" = "$2" ]
 }
 
 check() { # name set-function

@@ -15,6 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
+. hack/lib.sh
 cache=${CAPGEN_ENGINES_CACHE:-/var/cache/capgen/engines}
 patches=${CAPGEN_ENGINE_PATCHES:-$cache/patches}
 runtimes=${CAPGEN_E2E_RUNTIMES:-/var/cache/capgen/runtimes}
@@ -60,22 +61,9 @@ for p in "$patches"/*.patch; do
 	git apply --stat "$p"
 done
 
-# moddir MODULE@VERSION prints the directory of the module's source tree.
-moddir() {
-	go mod download -json "$1" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p'
-}
-
 # tree MODULE@VERSION NAME copies the module's released source to
 # $work/NAME, writable.
-tree() {
-	cp -r "$(moddir "$1")" "$work/$2"
-	chmod -R u+w "$work/$2"
-}
-
-# requirements GOMOD prints "module version" for every requirement.
-requirements() {
-	go mod edit -json "$1" | sed -n 's/^\t\t\t"Path": "\(.*\)",$/\1/p; s/^\t\t\t"Version": "\([^"]*\)",\{0,1\}$/\1/p' | paste - -
-}
+tree() { modcopy "$1" "$work/$2"; }
 
 # notRaised ORIG NEW fails if NEW requires any module of ORIG at a higher
 # version or raises the go directive.
@@ -83,12 +71,12 @@ notRaised() {
 	local m v got bad=0
 	while read -r m v; do
 		got=$(requirements "$2" | awk -v m="$m" '$1 == m { print $2 }')
-		if [ -n "$got" ] && [ "$got" != "$v" ] && [ "$(printf '%s\n%s\n' "$v" "$got" | sort -V | tail -n 1)" = "$got" ]; then
+		if [ -n "$got" ] && ! notAbove "$got" "$v"; then
 			echo "FAIL: $2 raises $m from $v to $got"
 			bad=1
 		fi
 	done < <(requirements "$1")
-	if [ "$(go mod edit -json "$1" | sed -n 's/^\t"Go": "\(.*\)",$/\1/p')" != "$(go mod edit -json "$2" | sed -n 's/^\t"Go": "\(.*\)",$/\1/p')" ]; then
+	if [ "$(godirective "$1")" != "$(godirective "$2")" ]; then
 		echo "FAIL: $2 changes the go directive"
 		bad=1
 	fi
