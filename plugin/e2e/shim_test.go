@@ -13,6 +13,7 @@ import (
 
 	"github.com/capgen-dev/capgen/capnames"
 	"github.com/capgen-dev/capgen/plugin/shim"
+	"github.com/capgen-dev/capgen/plugin/shim/record"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -178,7 +179,7 @@ func TestE2EPodmanShimNamedByEnvironment(t *testing.T) {
 			} else {
 				t.Logf("runc list after podman run --rm:\n%s", after)
 			}
-			records, _ := shim.DefaultRecordDir()
+			records, _ := record.DefaultDir()
 			if left, _ := filepath.Glob(filepath.Join(records, "*")); len(left) > 0 {
 				t.Errorf("shim records left behind: %q", left)
 			}

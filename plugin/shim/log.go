@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/capgen-dev/capgen/plugin/ociruntime"
+	"github.com/capgen-dev/capgen/plugin/shim/record"
 )
 
 // The shim's warnings never go to its stdout or stderr: with no terminal
@@ -20,15 +21,12 @@ import (
 // DefaultLogFile is where the shim's warnings go when the engine passes no
 // --log: "shim.log" in the probe cache directory
 // (/run/containers/capgen/shim.log for root).
-func DefaultLogFile() (string, error) { return inCacheDir("shim.log") }
-
-// inCacheDir returns the path of name in the probe cache directory.
-func inCacheDir(name string) (string, error) {
+func DefaultLogFile() (string, error) {
 	dir, err := ociruntime.DefaultCacheDir()
 	if err != nil {
 		return "", err
 	}
-	return filepath.Join(dir, name), nil
+	return filepath.Join(dir, "shim.log"), nil
 }
 
 // logger collects the shim's messages and appends them to a log file in
@@ -42,8 +40,8 @@ type logger struct {
 
 // logger returns the logger for cl: its --log, else opts.LogFile, else
 // DefaultLogFile.
-func (opts Options) logger(cl commandLine) *logger {
-	l := &logger{path: cl.log, json: cl.logFormat == "json", prefix: Prefix + opts.Runtime}
+func (opts Options) logger(cl record.CommandLine) *logger {
+	l := &logger{path: cl.Log, json: cl.LogFormat == "json", prefix: Prefix + opts.Runtime}
 	if l.path == "" {
 		l.json = false
 		l.path = opts.LogFile

@@ -22,6 +22,7 @@ import (
 	"github.com/capgen-dev/capgen/plugin"
 	"github.com/capgen-dev/capgen/plugin/engine"
 	"github.com/capgen-dev/capgen/plugin/ociruntime"
+	"github.com/capgen-dev/capgen/plugin/shim/record"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/opencontainers/runtime-spec/specs-go/features"
 	"go.podman.io/common/pkg/config"
@@ -54,7 +55,7 @@ type Options struct {
 	// or stderr, which are the container's when it has no terminal.
 	LogFile string
 	// RecordDir is where the shim records which real runtime created a
-	// container when the engine passes no --root; "" is [DefaultRecordDir].
+	// container when the engine passes no --root; "" is [record.DefaultDir].
 	RecordDir string
 }
 
@@ -92,8 +93,8 @@ type Exec struct {
 // Warnings go where the runtime logs (--log, in --log-format), else to
 // opts.LogFile; on an error the real runtime must not run.
 func Run(ctx context.Context, args []string, opts Options) (*Exec, error) {
-	cl := parseCommandLine(args)
-	records := opts.recordDir(cl)
+	cl := record.Parse(args)
+	records := cl.Dir(opts.RecordDir)
 	real, err := opts.runtimeFor(cl, records)
 	if err != nil {
 		return nil, err
@@ -102,20 +103,20 @@ func Run(ctx context.Context, args []string, opts Options) (*Exec, error) {
 	defer log.flush()
 	target := opts.targetOnce(real)
 	exec := &Exec{Path: real, Args: args}
-	switch cl.command {
+	switch cl.Command {
 	case "create", "run":
-		if err := opts.rewriteFile(ctx, target, filepath.Join(bundleDir(cl.rest), "config.json"), configFile, log); err != nil {
+		if err := opts.rewriteFile(ctx, target, filepath.Join(cl.Bundle(), "config.json"), configFile, log); err != nil {
 			return nil, err
 		}
 		// A run that is not detached ends with its container, and leaves no
 		// later command to record the runtime for.
-		if id := containerID(cl); id != "" && (cl.command == "create" || detached(cl.rest)) {
-			if err := writeRecord(records, id, real); err != nil {
+		if id := cl.ContainerID(); id != "" && (cl.Command == "create" || cl.Detached()) {
+			if err := record.Write(records, id, real); err != nil {
 				log.add(fmt.Sprintf("recording the runtime of container %s: %v", id, err))
 			}
 		}
 	case "exec":
-		if file, ok := option("exec", cl.rest, "--process", "-p"); ok {
+		if file, ok := cl.Option("--process", "-p"); ok {
 			if err := opts.rewriteFile(ctx, target, file, processFile, log); err != nil {
 				return nil, err
 			}
@@ -124,15 +125,15 @@ func Run(ctx context.Context, args []string, opts Options) (*Exec, error) {
 			return nil, err
 		}
 	case "delete":
-		if id := containerID(cl); id != "" {
+		if id := cl.ContainerID(); id != "" {
 			exec.After = func(code int) {
 				if code == 0 {
-					removeRecord(records, id)
+					record.Remove(records, id)
 				}
 			}
 		}
 	case "features":
-		if len(cl.rest) > 0 {
+		if len(cl.Rest) > 0 {
 			return exec, nil // an option the shim does not know: the runtime's to answer
 		}
 		return nil, opts.printFeatures(ctx, real)
@@ -143,13 +144,9 @@ func Run(ctx context.Context, args []string, opts Options) (*Exec, error) {
 // runtimeFor returns the real runtime of the command line: the one
 // recorded for its container, else opts.Runtime resolved, passing over the
 // shim's own binary. create and run always resolve.
-func (opts Options) runtimeFor(cl commandLine, records string) (string, error) {
-	if cl.command != "create" && cl.command != "run" {
-		for _, id := range positionals(cl.command, cl.rest) {
-			if real, ok := readRecord(records, id); ok {
-				return real, nil
-			}
-		}
+func (opts Options) runtimeFor(cl record.CommandLine, records string) (string, error) {
+	if real, ok := cl.Lookup(records); ok {
+		return real, nil
 	}
 	path, err := ociruntime.Find(engine.Lookup(opts.Config), opts.Runtime, opts.Self)
 	if err != nil {
@@ -253,23 +250,23 @@ func (opts Options) rewriteFile(ctx context.Context, target func(context.Context
 	if err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrInput, path, err)
 	}
-	return writeFileAtomic(path, out, mode)
+	return record.WriteFileAtomic(path, out, mode)
 }
 
 // rewriteCapFlags returns args with the values of exec's --cap options
 // rewritten as the bounding list of a spec would be: entries the runtime
 // cannot apply dropped, numerals and ALL_CAPS made what it takes.
-func (opts Options) rewriteCapFlags(ctx context.Context, target func(context.Context) (plugin.Target, error), args []string, cl commandLine, log *logger) ([]string, error) {
-	end := optionsEnd("exec", cl.rest)
+func (opts Options) rewriteCapFlags(ctx context.Context, target func(context.Context) (plugin.Target, error), args []string, cl record.CommandLine, log *logger) ([]string, error) {
+	end := cl.OptionsEnd()
 	var caps, kept []string // the --cap values, and the other options
 	for i := 0; i < end; i++ {
-		a := cl.rest[i]
+		a := cl.Rest[i]
 		if v, ok := strings.CutPrefix(a, "--cap="); ok {
 			caps = append(caps, v)
 			continue
 		}
 		if (a == "--cap" || a == "-c") && i+1 < end {
-			caps = append(caps, cl.rest[i+1])
+			caps = append(caps, cl.Rest[i+1])
 			i++
 			continue
 		}
@@ -290,11 +287,11 @@ func (opts Options) rewriteCapFlags(ctx context.Context, target func(context.Con
 	for _, w := range warnings {
 		log.add("exec --cap: " + w)
 	}
-	out := slices.Clone(args[:cl.restAt])
+	out := slices.Clone(args[:cl.RestAt])
 	for _, c := range spec.Process.Capabilities.Bounding {
 		out = append(out, "--cap", c)
 	}
-	return slices.Concat(out, kept, cl.rest[end:]), nil
+	return slices.Concat(out, kept, cl.Rest[end:]), nil
 }
 
 // readConfigFile reads a config.json of at most plugin.MaxSpecSize bytes.
@@ -319,29 +316,6 @@ func readConfigFile(path string) ([]byte, os.FileMode, error) {
 		return nil, 0, fmt.Errorf("%w: %s is larger than %d bytes", ErrInput, path, plugin.MaxSpecSize)
 	}
 	return data, st.Mode().Perm(), nil
-}
-
-// writeFileAtomic replaces path with data: a temporary file in the same
-// directory, renamed over it, so the runtime reads the old file or the
-// new one.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".config.json-capgen-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // fails harmlessly after the rename
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // printFeatures prints the real runtime's features document — or, for a

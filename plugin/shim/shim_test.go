@@ -18,30 +18,6 @@ import (
 	"go.podman.io/common/pkg/config"
 )
 
-func TestParseCommandLine(t *testing.T) {
-	for _, tc := range []struct {
-		args                         []string
-		command, dir, id, root, logf string
-	}{
-		{[]string{"create", "--bundle", "/b", "id"}, "create", "/b", "id", "", ""},
-		{[]string{"--root", "/run/x", "--log", "/l", "create", "-b", "/b", "--pid-file", "/p", "id"}, "create", "/b", "id", "/run/x", "/l"},
-		{[]string{"--systemd-cgroup", "--log-format=json", "run", "--bundle=/b", "id"}, "run", "/b", "id", "", ""},
-		{[]string{"--cgroup-manager", "disabled", "run", "id"}, "run", ".", "id", "", ""},
-		{[]string{"--root=/r", "state", "id"}, "state", ".", "id", "/r", ""},
-		{[]string{"delete", "--force", "id"}, "delete", ".", "id", "", ""},
-		{[]string{"--version"}, "", ".", "", "", ""},
-		{[]string{"--root", "create", "delete", "id"}, "delete", ".", "id", "create", ""}, // "create" is --root's value
-		{[]string{"delete", "../x"}, "delete", ".", "", "", ""},                           // no record file outside the directory
-		{nil, "", ".", "", "", ""},
-	} {
-		cl := parseCommandLine(tc.args)
-		if dir, id := bundleDir(cl.rest), containerID(cl); cl.command != tc.command || dir != tc.dir || id != tc.id || cl.root != tc.root || cl.log != tc.logf {
-			t.Errorf("%q: command %q, bundle %q, id %q, root %q, log %q; want %q, %q, %q, %q, %q",
-				tc.args, cl.command, dir, id, cl.root, cl.log, tc.command, tc.dir, tc.id, tc.root, tc.logf)
-		}
-	}
-}
-
 // TestSpliceLists: only the text of the lists written changes, byte for
 // byte; members this package's runtime-spec does not know, spacing and key
 // order stay, and a duplicate key (decoding takes the last) is replaced too.

@@ -1,17 +1,17 @@
-package shim
+package record
 
 import (
 	"slices"
 	"strings"
 )
 
-// commandLine is an OCI runtime command line as the shim reads it: the
+// CommandLine is an OCI runtime command line as the shim reads it: the
 // global options it needs, the command, and what follows the command.
-type commandLine struct {
-	root, log, logFormat string // --root, --log, --log-format
-	command              string
-	rest                 []string // after the command
-	restAt               int      // index of rest[0] in the whole line
+type CommandLine struct {
+	Root, Log, LogFormat string // --root, --log, --log-format
+	Command              string
+	Rest                 []string // after the command
+	RestAt               int      // index of Rest[0] in the whole line
 }
 
 // globalValueFlags are the global options of runc and crun that take a
@@ -19,9 +19,9 @@ type commandLine struct {
 // command.
 var globalValueFlags = []string{"--root", "--log", "--log-format", "--criu", "--rootless", "--cgroup-manager"}
 
-// parseCommandLine splits args, what followed the shim's name.
-func parseCommandLine(args []string) commandLine {
-	var cl commandLine
+// Parse splits args, what followed the runtime's name.
+func Parse(args []string) CommandLine {
+	var cl CommandLine
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		name, value, hasValue := strings.Cut(a, "=")
@@ -36,16 +36,16 @@ func parseCommandLine(args []string) commandLine {
 			}
 			switch name {
 			case "--root":
-				cl.root = value
+				cl.Root = value
 			case "--log":
-				cl.log = value
+				cl.Log = value
 			case "--log-format":
-				cl.logFormat = value
+				cl.LogFormat = value
 			}
 		case a == "--version" || a == "-v":
 			return cl
 		case !strings.HasPrefix(a, "-"):
-			cl.command, cl.rest, cl.restAt = a, args[i+1:], i+1
+			cl.Command, cl.Rest, cl.RestAt = a, args[i+1:], i+1
 			return cl
 		}
 	}
@@ -61,10 +61,10 @@ var commandValueFlags = map[string][]string{
 		"--process-label", "--apparmor", "--cap", "-c", "--pid-file", "--preserve-fds", "--cgroup"},
 }
 
-// option returns the value of the first of names among the options of
-// rest, the arguments of command.
-func option(command string, rest []string, names ...string) (string, bool) {
-	opts := rest[:optionsEnd(command, rest)]
+// Option returns the value of the first of names among the options of
+// the command.
+func (cl CommandLine) Option(names ...string) (string, bool) {
+	opts := cl.Rest[:cl.OptionsEnd()]
 	for i, a := range opts {
 		for _, n := range names {
 			if a == n && i+1 < len(opts) {
@@ -78,11 +78,12 @@ func option(command string, rest []string, names ...string) (string, bool) {
 	return "", false
 }
 
-// optionsEnd returns the index in rest of the first argument of command
-// that is neither an option nor the value of one: the container ID, after
-// which come the process's own arguments for exec.
-func optionsEnd(command string, rest []string) int {
-	takesValue := commandValueFlags[command]
+// OptionsEnd returns the index in Rest of the first argument of the
+// command that is neither an option nor the value of one: the container
+// ID, after which come the process's own arguments for exec.
+func (cl CommandLine) OptionsEnd() int {
+	rest := cl.Rest
+	takesValue := commandValueFlags[cl.Command]
 	for i := 0; i < len(rest); i++ {
 		a := rest[i]
 		switch {
@@ -95,11 +96,12 @@ func optionsEnd(command string, rest []string) int {
 	return len(rest)
 }
 
-// positionals returns the arguments of rest that are neither options nor
+// Positionals returns the arguments of Rest that are neither options nor
 // the values of the command's options that take one: for most commands the
 // container ID comes first.
-func positionals(command string, rest []string) []string {
-	takesValue := commandValueFlags[command]
+func (cl CommandLine) Positionals() []string {
+	rest := cl.Rest
+	takesValue := commandValueFlags[cl.Command]
 	var out []string
 	for i := 0; i < len(rest); i++ {
 		a := rest[i]
@@ -117,17 +119,17 @@ func positionals(command string, rest []string) []string {
 	return out
 }
 
-// bundleDir returns the bundle of a create or run command line: --bundle
+// Bundle returns the bundle of a create or run command line: --bundle
 // or -b, else the working directory.
-func bundleDir(rest []string) string {
-	if v, ok := option("create", rest, "--bundle", "-b"); ok {
+func (cl CommandLine) Bundle() string {
+	if v, ok := cl.Option("--bundle", "-b"); ok {
 		return v
 	}
 	return "."
 }
 
-// detached reports whether a run command line detaches (--detach, -d).
-func detached(rest []string) bool {
-	opts := rest[:optionsEnd("run", rest)]
+// Detached reports whether a run command line detaches (--detach, -d).
+func (cl CommandLine) Detached() bool {
+	opts := cl.Rest[:cl.OptionsEnd()]
 	return slices.Contains(opts, "--detach") || slices.Contains(opts, "-d")
 }
