@@ -11,23 +11,28 @@ import (
 	"io"
 
 	"github.com/capgen-dev/capgen/plugin"
-	"github.com/capgen-dev/capgen/plugin/engine"
 	"github.com/capgen-dev/capgen/plugin/ociruntime"
 )
 
 // Options configures [Run].
 type Options struct {
-	// Runtime is the OCI runtime's name (resolved through containers.conf)
-	// or path; "" is containers.conf's default runtime.
+	// Runtime is the OCI runtime's name (resolved by Prober's Lookup, then
+	// $PATH) or path; "" is DefaultRuntime's answer.
 	Runtime string
+	// DefaultRuntime names the runtime when Runtime is "": capgen hook
+	// passes plugin/engine.DefaultRuntime, containers.conf's
+	// engine.runtime. With neither, the hook fails.
+	DefaultRuntime func() (string, error)
 	// Policy is the form of the entries written for the runtime.
 	Policy plugin.Policy
 	// TrustPrivileged is [plugin.Target.TrustPrivileged].
 	TrustPrivileged bool
 	// MaxInput is the largest input accepted; 0 is [plugin.MaxSpecSize].
 	MaxInput int64
-	// Prober probes the runtime; nil is plugin/engine.Prober(). Its Lookup
-	// resolves runtime names (plugin/engine.Lookup: containers.conf).
+	// Prober probes the runtime; nil is one with the default cache
+	// directory and no Lookup, which finds names in $PATH only. capgen
+	// hook passes one whose Lookup is plugin/engine.Lookup
+	// (containers.conf's engine.runtimes).
 	Prober *ociruntime.Prober
 }
 
@@ -90,13 +95,16 @@ func target(ctx context.Context, opts Options) (plugin.Target, []string, error) 
 	}
 	runtime := opts.Runtime
 	if runtime == "" {
-		if runtime, err = engine.DefaultRuntime(); err != nil {
+		if opts.DefaultRuntime == nil {
+			return plugin.Target{}, nil, fmt.Errorf("precreate hook: no runtime named, and no default runtime")
+		}
+		if runtime, err = opts.DefaultRuntime(); err != nil {
 			return plugin.Target{}, nil, fmt.Errorf("precreate hook: %w", err)
 		}
 	}
 	p := opts.Prober
 	if p == nil {
-		p = engine.Prober()
+		p = &ociruntime.Prober{}
 	}
 	var warnings []string
 	features, err := p.Probe(ctx, runtime)

@@ -134,7 +134,7 @@ func (p *Prober) ProbeIn(ctx context.Context, lookup func(string) []string, runt
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("probing runtime %q: %w", runtime, err)
 	}
-	path, id, err := locate(lookup, runtime, binaryID{})
+	path, id, err := locate(lookup, runtime)
 	if err != nil {
 		return nil, err
 	}
@@ -161,26 +161,27 @@ func (p *Prober) ProbeIn(ctx context.Context, lookup func(string) []string, runt
 
 // Find resolves runtime, a path or a name (looked up in the paths lookup
 // gives for it, then in $PATH), to the absolute path of an executable
-// file. It passes over the file at except, when except is not "": a runtime
-// shim's own binary, which must never find itself. The error wraps
-// [ErrRuntimeNotFound] when nothing is found.
-func Find(lookup func(string) []string, runtime, except string) (string, error) {
-	var self binaryID
-	if except != "" {
-		var err error
-		if self, err = statBinary(except); err != nil {
+// file. It passes over the files at except: a runtime shim's own binaries,
+// which must never find themselves. The error wraps [ErrRuntimeNotFound]
+// when nothing is found.
+func Find(lookup func(string) []string, runtime string, except ...string) (string, error) {
+	var self []binaryID
+	for _, e := range except {
+		id, err := statBinary(e)
+		if err != nil {
 			return "", fmt.Errorf("the excluded binary: %w", err)
 		}
+		self = append(self, id)
 	}
-	path, _, err := locate(lookup, runtime, self)
+	path, _, err := locate(lookup, runtime, self...)
 	return path, err
 }
 
 // locate resolves runtime to the path of an executable file and stats it:
 // one stat for a path, one per candidate for a name. It passes over the
-// binary whose identity is self (a runtime shim's own), as if it were not
-// there.
-func locate(lookup func(string) []string, runtime string, self binaryID) (string, binaryID, error) {
+// binaries whose identities are self (a runtime shim's own), as if they
+// were not there.
+func locate(lookup func(string) []string, runtime string, self ...binaryID) (string, binaryID, error) {
 	if runtime == "" {
 		return "", binaryID{}, fmt.Errorf("%w: empty runtime name", ErrRuntimeNotFound)
 	}
@@ -193,7 +194,7 @@ func locate(lookup func(string) []string, runtime string, self binaryID) (string
 		if err != nil {
 			return "", binaryID{}, fmt.Errorf("runtime %q: %w", runtime, err)
 		}
-		if id.sameFile(self) {
+		if id.oneOf(self) {
 			return "", binaryID{}, fmt.Errorf("%w: %q is the shim itself", ErrRuntimeNotFound, runtime)
 		}
 		return path, id, nil
@@ -206,7 +207,7 @@ func locate(lookup func(string) []string, runtime string, self binaryID) (string
 		if !filepath.IsAbs(c) {
 			continue // a relative entry would depend on the working directory
 		}
-		if id, err := statBinary(c); err == nil && !id.sameFile(self) {
+		if id, err := statBinary(c); err == nil && !id.oneOf(self) {
 			return c, id, nil
 		}
 	}
@@ -215,7 +216,7 @@ func locate(lookup func(string) []string, runtime string, self binaryID) (string
 			continue // as exec.LookPath refuses a result relative to "."
 		}
 		path := filepath.Join(dir, runtime)
-		if id, err := statBinary(path); err == nil && !id.sameFile(self) {
+		if id, err := statBinary(path); err == nil && !id.oneOf(self) {
 			return path, id, nil
 		}
 	}
@@ -226,10 +227,14 @@ func locate(lookup func(string) []string, runtime string, self binaryID) (string
 	return "", binaryID{}, fmt.Errorf("%w: %q: %s, and $PATH has no such executable", ErrRuntimeNotFound, runtime, where)
 }
 
-// sameFile reports whether id and other are one file; the zero binaryID is
-// no file.
-func (id binaryID) sameFile(other binaryID) bool {
-	return other != (binaryID{}) && id.Dev == other.Dev && id.Ino == other.Ino
+// oneOf reports whether id is one of the files others.
+func (id binaryID) oneOf(others []binaryID) bool {
+	for _, o := range others {
+		if id.Dev == o.Dev && id.Ino == o.Ino {
+			return true
+		}
+	}
+	return false
 }
 
 // probeCold answers from the cache file or by running the runtime.
