@@ -5,7 +5,9 @@
 # and the runtime shim capgen-runc against runc itself for state, start,
 # delete and create (the shim's probe cache warm), and hack/benchfloor, a
 # Go program that does nothing or only execs runc: the floor of any shim in
-# Go. RUNS (default 30) runs each. Every container and file it makes is removed on exit.
+# Go. Hook and shim run as installed with cmd/capshim, the fast entry point
+# (capgen-runc a link to capshim), and as capgen alone (capgen-runc a link
+# to capgen, in full/). RUNS (default 30) runs each. Every container and file it makes is removed on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-30}
@@ -27,8 +29,11 @@ trap cleanup EXIT
 # As the README installs it: without cgo, which costs each process ~2 ms
 # of dynamic linking here and which capgen does not need.
 CGO_ENABLED=0 go build -o "$work/capgen" ./cmd/capgen
+CGO_ENABLED=0 go build -o "$work/capshim" ./cmd/capshim
 CGO_ENABLED=0 go build -o "$work/benchfloor" ./hack/benchfloor
-ln -s capgen "$work/capgen-runc"
+ln -s capshim "$work/capgen-runc"
+mkdir "$work/full"
+ln -s ../capgen "$work/full/capgen-runc"
 export CAPGEN_CACHE_DIR=$work/cache
 
 # A bundle whose config.json asks for ALL_CAPS, as an engine that knows
@@ -60,20 +65,22 @@ mean() { awk -F, -v row="$2" 'NR == row + 1 { printf "%.2f", $2 * 1000 }' "$work
 
 echo "| command | mean [ms] | min [ms] | max [ms] | relative |"
 echo "|:---|---:|---:|---:|---:|"
-hf hook "cat $work/config.json" "$work/capgen hook --runtime $runcbin --cache-dir $CAPGEN_CACHE_DIR --input $work/config.json"
+hf hook "cat $work/config.json" "$work/capshim hook --runtime $runcbin --cache-dir $CAPGEN_CACHE_DIR --input $work/config.json" \
+	"$work/capgen hook --runtime $runcbin --cache-dir $CAPGEN_CACHE_DIR --input $work/config.json"
 # As an engine runs it, the container is created through the shim, which
 # records the real runtime for its later commands.
 $work/capgen-runc --root "$root" create --bundle "$bundle" "$id" </dev/null >/dev/null
 hf start-only "$work/benchfloor" "$work/capgen version"
-hf state "$runc state $id" "$work/benchfloor $runc state $id" "$work/capgen-runc --root $root state $id"
-hf start --prepare "$created" "$runc start $id" "$work/capgen-runc --root $root start $id"
+hf state "$runc state $id" "$work/benchfloor $runc state $id" "$work/capgen-runc --root $root state $id" "$work/full/capgen-runc --root $root state $id"
+hf start --prepare "$created" "$runc start $id" "$work/capgen-runc --root $root start $id" "$work/full/capgen-runc --root $root start $id"
 hf delete --prepare "$created" "$runc delete --force $id" "$work/capgen-runc --root $root delete --force $id"
-hf create --prepare "$fresh" "$runc create --bundle $bundle $id" "$work/capgen-runc --root $root create --bundle $bundle $id"
+hf create --prepare "$fresh" "$runc create --bundle $bundle $id" "$work/capgen-runc --root $root create --bundle $bundle $id" "$work/full/capgen-runc --root $root create --bundle $bundle $id"
 
 echo
-awk -v hook="$(mean hook 2)" -v cat="$(mean hook 1)" -v shim="$(mean state 3)" -v runc="$(mean state 1)" -v floor="$(mean state 2)" \
-	-v screate="$(mean create 2)" -v rcreate="$(mean create 1)" 'BEGIN {
-	printf "hook %.2f ms = %.2fx cat %.2f ms (target <= 2x)\n", hook, hook / cat, cat
-	printf "shim state %.2f ms = %.2fx runc state %.2f ms (target <= 1.2x); a Go program exec-ing runc: %.2fx\n", shim, shim / runc, runc, floor / runc
-	printf "shim create %.2f ms = runc create %.2f ms + %.2f ms (target <= 3 ms)\n", screate, rcreate, screate - rcreate
+awk -v hook="$(mean hook 2)" -v hookfull="$(mean hook 3)" -v cat="$(mean hook 1)" \
+	-v shim="$(mean state 3)" -v shimfull="$(mean state 4)" -v runc="$(mean state 1)" -v floor="$(mean state 2)" \
+	-v screate="$(mean create 2)" -v screatefull="$(mean create 3)" -v rcreate="$(mean create 1)" 'BEGIN {
+	printf "hook %.2f ms = %.2fx cat %.2f ms (target <= 2x); capgen alone %.2f ms = %.2fx\n", hook, hook / cat, cat, hookfull, hookfull / cat
+	printf "shim state %.2f ms = %.2fx runc state %.2f ms (target <= 1.2x); capgen alone %.2fx; a Go program exec-ing runc: %.2fx\n", shim, shim / runc, runc, shimfull / runc, floor / runc
+	printf "shim create %.2f ms = runc create %.2f ms + %.2f ms (target <= 3 ms); capgen alone + %.2f ms\n", screate, rcreate, screate - rcreate, screatefull - rcreate
 }'

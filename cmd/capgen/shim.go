@@ -28,7 +28,7 @@ func runShim(name string, args []string) int {
 		fmt.Fprintf(os.Stderr, "%s%s: %v\n", shim.Prefix, name, err)
 		return 1
 	}
-	opts := shim.Options{Runtime: name, Self: self, Stdout: os.Stdout}
+	opts := shim.Options{Runtime: name, Self: ownBinaries(self), Stdout: os.Stdout}
 	if dir := os.Getenv(shimCacheEnv); dir != "" {
 		opts.Prober = prober(dir)
 		opts.LogFile = filepath.Join(dir, "shim.log")
@@ -69,4 +69,17 @@ func runChild(name string, next *shim.Exec) int {
 	}
 	next.After(code)
 	return code
+}
+
+// ownBinaries returns self and, when it is installed beside self, the
+// cmd/capshim binary that passes the shim's command lines to capgen: the
+// runtime the shim resolves is never either.
+func ownBinaries(self string) []string {
+	own := []string{self}
+	if capshim := filepath.Join(filepath.Dir(self), "capshim"); capshim != self {
+		if _, err := os.Stat(capshim); err == nil {
+			own = append(own, capshim)
+		}
+	}
+	return own
 }

@@ -19,16 +19,23 @@ import (
 // returns its path.
 func buildCapgen(t *testing.T) string {
 	t.Helper()
+	return buildCommand(t, t.TempDir(), "capgen")
+}
+
+// buildCommand builds capgen's command name (a directory of cmd/) into dir
+// and returns its path.
+func buildCommand(t *testing.T, dir, name string) string {
+	t.Helper()
 	goTool, err := exec.LookPath("go") // go test puts its own go first on PATH
 	if err != nil {
-		t.Fatalf("no go tool to build capgen: %v", err)
+		t.Fatalf("no go tool to build %s: %v", name, err)
 	}
-	bin := filepath.Join(t.TempDir(), "capgen")
+	bin := filepath.Join(dir, name)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, goTool, "build", "-o", bin, "github.com/capgen-dev/capgen/cmd/capgen").CombinedOutput()
+	out, err := exec.CommandContext(ctx, goTool, "build", "-o", bin, "github.com/capgen-dev/capgen/cmd/"+name).CombinedOutput()
 	if err != nil {
-		t.Fatalf("go build capgen: %v\n%s", err, out)
+		t.Fatalf("go build %s: %v\n%s", name, err, out)
 	}
 	return bin
 }
@@ -57,6 +64,7 @@ func runHook(t *testing.T, capgen string, r ociRuntime, config []byte, args ...s
 func TestE2EHook(t *testing.T) {
 	h, rts := setup(t)
 	capgen := buildCapgen(t)
+	capshim := buildCommand(t, filepath.Dir(capgen), "capshim")
 	configs := map[string][]string{
 		"ALL_CAPS":    {capnames.AllCaps},
 		"table names": capnames.UpTo(capnames.Default().Last()).Strings(),
@@ -66,7 +74,15 @@ func TestE2EHook(t *testing.T) {
 			t.Run(r.name+"/"+what, func(t *testing.T) {
 				spec := baseSpec(root)
 				spec.Process.Capabilities = &specs.LinuxCapabilities{Bounding: entries, Effective: entries, Permitted: entries}
-				checkHook(t, capgen, r, marshalSpec(t, spec), h)
+				config := marshalSpec(t, spec)
+				checkHook(t, capgen, r, config, h)
+				// capshim runs the hook itself for a runtime named by its
+				// path: what it writes must be capgen's, byte for byte.
+				out, stderr := runHook(t, capgen, r, config, "--policy", "auto")
+				shimOut, shimStderr := runHook(t, capshim, r, config, "--policy", "auto")
+				if !bytes.Equal(shimOut, out) || shimStderr != stderr {
+					t.Errorf("capshim hook wrote\n%s\n%s\ncapgen hook\n%s\n%s", shimOut, shimStderr, out, stderr)
+				}
 			})
 		}
 	}

@@ -30,7 +30,7 @@ import (
 
 // Prefix is the prefix of the names under which capgen is a runtime
 // shim: as capgen-NAME it is the OCI runtime NAME.
-const Prefix = "capgen-"
+const Prefix = record.Prefix
 
 // ErrInput is wrapped by the errors about the bundle a shim is given:
 // no config.json, not a runtime spec, or capabilities it cannot rewrite.
@@ -42,8 +42,9 @@ type Options struct {
 	// resolved as Podman resolves it (containers.conf engine.runtimes,
 	// then $PATH), never to the shim itself.
 	Runtime string
-	// Self is the path of the shim's own executable.
-	Self string
+	// Self are the paths of the shim's own executables (capgen, and
+	// capshim when capgen-NAME links to it), which Runtime never resolves to.
+	Self []string
 	// Config resolves Runtime; nil means config.Default().
 	Config *config.Config
 	// Prober probes the real runtime; nil is the process-wide one.
@@ -148,7 +149,7 @@ func (opts Options) runtimeFor(cl record.CommandLine, records string) (string, e
 	if real, ok := cl.Lookup(records); ok {
 		return real, nil
 	}
-	path, err := ociruntime.Find(engine.Lookup(opts.Config), opts.Runtime, opts.Self)
+	path, err := ociruntime.Find(engine.Lookup(opts.Config), opts.Runtime, opts.Self...)
 	if err != nil {
 		return "", fmt.Errorf("runtime shim %s%s: %w", Prefix, opts.Runtime, err)
 	}

@@ -1,0 +1,60 @@
+// Command capshim is the fast entry point of capgen's runtime shim and
+// precreate hook: a small program without containers/common or the CLI,
+// which starts in about the time of any Go program. Install it in the
+// directory of capgen, and link capgen-NAME to it, as to capgen:
+//
+//	ln -s capshim /usr/local/bin/capgen-runc
+//
+// For a command on a container the shim created and recorded (state,
+// start, kill, pause, resume, ps, events, update), it execs the recorded
+// runtime at once, with nothing loaded but that record: these are the
+// commands engines run most often, and polling "state" dominates.
+//
+// As "capshim hook --runtime PATH [--policy P] [--widen-privileged]
+// [--cache-dir DIR] [--input FILE]" it is capgen hook, for a runtime named
+// by its path. Every other command line it hands, unchanged and under the
+// same name, to the capgen beside it (see plugin/shim.Run and capgen
+// hook), which also names runtimes through containers.conf.
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/capgen-dev/capgen/plugin/shim/record"
+)
+
+func main() {
+	args := os.Args[1:]
+	if name, ok := strings.CutPrefix(filepath.Base(os.Args[0]), record.Prefix); ok && name != "" {
+		if cl := record.Parse(args); record.PassesThrough(cl.Command) {
+			if real, ok := cl.Lookup(cl.Dir("")); ok {
+				execOrExit(real, append([]string{real}, args...))
+			}
+		}
+	}
+	if len(args) > 0 && args[0] == "hook" {
+		if f, ok := parseHook(args[1:]); ok {
+			os.Exit(runHook(f))
+		}
+	}
+	self, err := os.Executable()
+	if err != nil {
+		fail(err.Error())
+	}
+	execOrExit(filepath.Join(filepath.Dir(self), "capgen"), os.Args)
+}
+
+// execOrExit replaces the process with path run with argv, or exits with
+// status 1 saying why it could not.
+func execOrExit(path string, argv []string) {
+	err := syscall.Exec(path, argv, os.Environ())
+	fail("running " + path + ": " + err.Error())
+}
+
+func fail(msg string) {
+	os.Stderr.WriteString(filepath.Base(os.Args[0]) + ": " + msg + "\n")
+	os.Exit(1)
+}
