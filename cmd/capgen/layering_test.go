@@ -31,10 +31,11 @@ func TestLayering(t *testing.T) {
 		"plugin/ocihook":     {"github.com/opencontainers/runtime-spec/"},
 		"plugin/shim":        {"github.com/opencontainers/runtime-spec/", "go.podman.io/common/pkg/config"},
 		"plugin/shim/record": nil,
+		"plugin/configure":   {"go.podman.io/common/pkg/config", "github.com/BurntSushi/toml"},
 		"cmd/capshim":        nil,
 	}
 	layer := map[string]int{"capnames": 0, "gen": 0, "plugin": 1, "plugin/ociruntime": 2, "plugin/engine": 3,
-		"plugin/shim/record": 3, "plugin/ocihook": 4, "plugin/shim": 4, "cmd/capgen": 5, "cmd/capshim": 5}
+		"plugin/shim/record": 3, "plugin/configure": 4, "plugin/ocihook": 4, "plugin/shim": 4, "cmd/capgen": 5, "cmd/capshim": 5}
 	for pkg, allowed := range external {
 		files, err := filepath.Glob(filepath.Join("../..", pkg, "*.go"))
 		if err != nil || len(files) == 0 {

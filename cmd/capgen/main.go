@@ -58,6 +58,7 @@ var subcommands = []func() *cobra.Command{
 	newResolveCommand,
 	newHookCommand,
 	newVersionCommand,
+	newConfigureCommand,
 }
 
 func newRootCommand() *cobra.Command {

@@ -1,0 +1,332 @@
+package configure
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/BurntSushi/toml"
+	"go.podman.io/common/pkg/config"
+)
+
+// realFile returns the content of a configuration file an engine installs
+// or prints on this machine, skipping t when it is missing (failing it
+// under CAPGEN_REQUIRE_E2E=1, as .ci/run sets it).
+func realFile(t *testing.T, what string, read func() ([]byte, error)) []byte {
+	t.Helper()
+	data, err := read()
+	if err != nil {
+		if os.Getenv("CAPGEN_REQUIRE_E2E") == "1" {
+			t.Fatalf("%s: %v", what, err)
+		}
+		t.Skipf("%s: %v (apt-get install podman containerd)", what, err)
+	}
+	return data
+}
+
+// install makes a capgen binary, and capshim beside it when withCapshim,
+// in a fresh directory: the link goes there.
+func install(t *testing.T, withCapshim bool) string {
+	t.Helper()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "capgen")
+	for _, name := range []string{"capgen", "capshim"}[:map[bool]int{false: 1, true: 2}[withCapshim]] {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return bin
+}
+
+// roundTrip configures opts, checks the result with check, checks that a
+// second run changes nothing, removes, and checks that every file is back
+// to its original bytes (or absent) and the link gone.
+func roundTrip(t *testing.T, opts Options, files []string, check func(t *testing.T)) {
+	t.Helper()
+	before := snapshot(t, files)
+	changes, err := Plan(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(changes) == 0 {
+		t.Fatal("configure plans no change on a fresh configuration")
+	}
+	if err := Apply(changes); err != nil {
+		t.Fatal(err)
+	}
+	check(t)
+	if again, err := Plan(opts); err != nil || len(again) != 0 {
+		t.Errorf("a second run plans %d changes (%v):\n%s", len(again), err, Diff(again))
+	}
+	remove := opts
+	remove.Remove = true
+	changes, err = Plan(remove)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Apply(changes); err != nil {
+		t.Fatal(err)
+	}
+	for path, data := range before {
+		got, err := readFile(path)
+		if err != nil || !bytes.Equal(got, data) {
+			t.Errorf("%s after --remove:\n%s\nwant, byte for byte:\n%s", path, got, data)
+		}
+	}
+	for _, path := range []string{filepath.Join(filepath.Dir(opts.Binary), "capgen-runc")} {
+		if _, err := os.Lstat(path); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s left after --remove: %v", path, err)
+		}
+	}
+	if again, err := Plan(remove); err != nil || len(again) != 0 {
+		t.Errorf("a second --remove plans %d changes (%v):\n%s", len(again), err, Diff(again))
+	}
+}
+
+// snapshot reads files (nil for an absent one) and every backup beside
+// them, which must be gone again after removal.
+func snapshot(t *testing.T, files []string) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	for _, f := range files {
+		data, err := readFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[f], out[f+".capgen-backup"] = data, nil
+	}
+	return out
+}
+
+func writeFile(t *testing.T, path string, data []byte, perm os.FileMode) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, perm); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// loadContainersConf loads Debian's containers.conf and the drop-in with
+// containers/common's own loader, as Podman and Buildah do.
+func loadContainersConf(t *testing.T, base, dropIn string) *config.Config {
+	t.Helper()
+	t.Setenv("CONTAINERS_CONF", base)
+	t.Setenv("CONTAINERS_CONF_OVERRIDE", dropIn)
+	cfg, err := config.New(nil)
+	if err != nil {
+		t.Fatalf("containers/common's config does not load the result: %v", err)
+	}
+	return cfg
+}
+
+func debianContainersConf(t *testing.T) string {
+	t.Helper()
+	data := realFile(t, "Debian's containers.conf", func() ([]byte, error) { return os.ReadFile("/usr/share/containers/containers.conf") })
+	path := filepath.Join(t.TempDir(), "containers.conf")
+	writeFile(t, path, data, 0o644)
+	return path
+}
+
+func TestContainersConfShim(t *testing.T) {
+	for _, engine := range []Engine{Podman, Buildah} {
+		for _, setDefault := range []bool{false, true} {
+			t.Run(string(engine)+map[bool]string{false: "", true: "/set-default"}[setDefault], func(t *testing.T) {
+				base := debianContainersConf(t)
+				bin := install(t, true)
+				dropIn := filepath.Join(t.TempDir(), "containers.conf.d", "50-capgen-runc.conf")
+				opts := Options{Engine: engine, Mode: Shim, Binary: bin, Config: dropIn, SetDefault: setDefault}
+				roundTrip(t, opts, []string{dropIn}, func(t *testing.T) {
+					cfg := loadContainersConf(t, base, dropIn)
+					shim := filepath.Join(filepath.Dir(bin), "capgen-runc")
+					if got := cfg.Engine.OCIRuntimes["capgen-runc"]; !slices.Equal(got, []string{shim}) {
+						t.Errorf("engine.runtimes capgen-runc = %q, want [%s]", got, shim)
+					}
+					if _, ok := cfg.Engine.OCIRuntimes["runc"]; !ok {
+						t.Error("Debian's own runtimes are gone")
+					}
+					if (cfg.Engine.OCIRuntime == "capgen-runc") != setDefault {
+						t.Errorf("engine.runtime = %q with set-default %v", cfg.Engine.OCIRuntime, setDefault)
+					}
+					if target, err := os.Readlink(shim); err != nil || target != "capshim" {
+						t.Errorf("link %s -> %q (%v), want capshim", shim, target, err)
+					}
+				})
+			})
+		}
+	}
+}
+
+func TestPodmanHook(t *testing.T) {
+	base := debianContainersConf(t)
+	t.Setenv("CONTAINERS_CONF", base)
+	t.Setenv("CONTAINERS_CONF_OVERRIDE", "")
+	bin := install(t, false)
+	hooks := filepath.Join(t.TempDir(), "capgen-hooks.d")
+	dropIn := filepath.Join(t.TempDir(), "50-capgen-hook.conf")
+	opts := Options{Engine: Podman, Binary: bin, Config: dropIn, HooksDir: hooks}
+	roundTrip(t, opts, []string{dropIn, filepath.Join(hooks, hookFileName)}, func(t *testing.T) {
+		cfg := loadContainersConf(t, base, dropIn)
+		if got, want := cfg.Engine.HooksDir.Get(), append(slices.Clone(config.DefaultHooksDirs), hooks); !slices.Equal(got, want) {
+			t.Errorf("hooks_dir = %q, want %q", got, want)
+		}
+		var hook struct {
+			Hook struct {
+				Path string
+				Args []string
+			}
+			Stages []string
+		}
+		data, err := os.ReadFile(filepath.Join(hooks, hookFileName))
+		if err != nil || json.Unmarshal(data, &hook) != nil {
+			t.Fatalf("hook file: %v\n%s", err, data)
+		}
+		if hook.Hook.Path != bin || !slices.Equal(hook.Hook.Args, []string{"capgen", "hook"}) || !slices.Equal(hook.Stages, []string{"precreate"}) {
+			t.Errorf("hook file runs %s %q at %q", hook.Hook.Path, hook.Hook.Args, hook.Stages)
+		}
+		if _, err := os.Lstat(filepath.Join(filepath.Dir(bin), "capgen-runc")); err == nil {
+			t.Error("hook mode made the shim link")
+		}
+	})
+}
+
+func TestDocker(t *testing.T) {
+	populated := []byte("{\n  \"log-level\": \"warn\",\n  \"storage-driver\": \"overlay2\",\n  \"runtimes\": {\n    \"crun\": {\"path\": \"/usr/bin/crun\", \"runtimeArgs\": [\"--debug\"]}\n  }\n}\n")
+	for _, tc := range []struct {
+		name       string
+		original   []byte // nil: no daemon.json
+		setDefault bool
+	}{
+		{"absent", nil, false},
+		{"empty object", []byte("{}\n"), true},
+		{"populated", populated, false},
+		{"populated/set-default", populated, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "docker", "daemon.json")
+			if tc.original != nil {
+				writeFile(t, path, tc.original, 0o600)
+			}
+			bin := install(t, false)
+			opts := Options{Engine: Docker, Binary: bin, Config: path, SetDefault: tc.setDefault}
+			roundTrip(t, opts, []string{path}, func(t *testing.T) {
+				var got map[string]any
+				data, _ := os.ReadFile(path)
+				if err := json.Unmarshal(data, &got); err != nil {
+					t.Fatalf("daemon.json is not JSON: %v", err)
+				}
+				var orig map[string]any
+				json.Unmarshal(tc.original, &orig)
+				for k, v := range orig {
+					if k != "runtimes" && !jsonEqualAny(got[k], v) {
+						t.Errorf("%s: %v, want %v", k, got[k], v)
+					}
+				}
+				runtimes, _ := got["runtimes"].(map[string]any)
+				if want := map[string]any{"path": filepath.Join(filepath.Dir(bin), "capgen-runc")}; !jsonEqualAny(runtimes["capgen-runc"], want) {
+					t.Errorf("runtimes.capgen-runc = %v, want %v", runtimes["capgen-runc"], want)
+				}
+				if tc.original != nil && bytes.Contains(tc.original, []byte("crun")) && runtimes["crun"] == nil {
+					t.Error("the file's own runtime crun is gone")
+				}
+				if (got["default-runtime"] == "capgen-runc") != tc.setDefault {
+					t.Errorf("default-runtime = %v with set-default %v", got["default-runtime"], tc.setDefault)
+				}
+				if st, err := os.Stat(path); err == nil && tc.original != nil && st.Mode().Perm() != 0o600 {
+					t.Errorf("daemon.json's mode became %v", st.Mode().Perm())
+				}
+			})
+		})
+	}
+}
+
+func jsonEqualAny(a, b any) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return bytes.Equal(x, y)
+}
+
+func TestContainerd(t *testing.T) {
+	defaults := realFile(t, "containerd config default", func() ([]byte, error) {
+		return exec.Command("containerd", "config", "default").Output()
+	})
+	commented := append([]byte("# An administrator's comment, kept byte for byte.\n"), defaults...)
+	for _, tc := range []struct {
+		name     string
+		original []byte
+	}{
+		{"absent", nil},
+		{"containerd config default", defaults},
+		{"with comments", commented},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "containerd", "config.toml")
+			if tc.original != nil {
+				writeFile(t, path, tc.original, 0o644)
+			}
+			bin := install(t, true)
+			roundTrip(t, Options{Engine: Containerd, Binary: bin, Config: path}, []string{path}, func(t *testing.T) {
+				data, _ := os.ReadFile(path)
+				if !bytes.HasPrefix(data, tc.original) {
+					t.Errorf("config.toml no longer begins with the original bytes")
+				}
+				var c containerdConfig
+				if _, err := toml.Decode(string(data), &c); err != nil {
+					t.Fatalf("config.toml does not parse: %v", err)
+				}
+				h := c.handler("capgen-runc")
+				if h.RuntimeType != "io.containerd.runc.v2" || h.Options.BinaryName != filepath.Join(filepath.Dir(bin), "capgen-runc") {
+					t.Errorf("handler capgen-runc = %+v", h)
+				}
+				if tc.original != nil && c.handler("runc").RuntimeType != "io.containerd.runc.v2" {
+					t.Errorf("the default handler runc is gone: %+v", c.handler("runc"))
+				}
+			})
+		})
+	}
+}
+
+// TestRefuses: configure edits nothing it cannot edit safely, and never
+// writes into the hooks directories Podman and Buildah share.
+func TestRefuses(t *testing.T) {
+	bin := install(t, false)
+	dir := t.TempDir()
+	v1 := filepath.Join(dir, "v1.toml")
+	writeFile(t, v1, []byte("[plugins.cri.containerd]\n  snapshotter = \"overlayfs\"\n"), 0o644)
+	own := filepath.Join(dir, "own.toml")
+	writeFile(t, own, []byte("version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.capgen-runc]\n  runtime_type = \"x\"\n"), 0o644)
+	notObject := filepath.Join(dir, "daemon.json")
+	writeFile(t, notObject, []byte("[]\n"), 0o644)
+	for _, tc := range []struct {
+		name string
+		opts Options
+		want error
+		text string
+	}{
+		{"hook for buildah", Options{Engine: Buildah, Mode: Hook, Binary: bin}, ErrUsage, "no precreate hooks"},
+		{"shared hooks dir", Options{Engine: Podman, Binary: bin, HooksDir: "/usr/share/containers/oci/hooks.d/"}, ErrUsage, "share"},
+		{"etc hooks dir", Options{Engine: Podman, Binary: bin, HooksDir: "/etc/containers/oci/hooks.d"}, ErrUsage, "share"},
+		{"unknown engine", Options{Engine: "cri-o", Binary: bin}, ErrUsage, `"cri-o"`},
+		{"runtime with a slash", Options{Engine: Docker, Binary: bin, Runtime: "../runc"}, ErrUsage, `"../runc"`},
+		{"runtime quote", Options{Engine: Docker, Binary: bin, Runtime: `a"b`}, ErrUsage, `a\"b`},
+		{"shim of a shim", Options{Engine: Docker, Binary: bin, Runtime: "capgen-runc"}, ErrUsage, "shim"},
+		{"containerd set-default", Options{Engine: Containerd, Binary: bin, SetDefault: true}, ErrUsage, "RuntimeClass"},
+		{"containerd version 1", Options{Engine: Containerd, Binary: bin, Config: v1}, ErrConfig, "version 0"},
+		{"containerd handler of its own", Options{Engine: Containerd, Binary: bin, Config: own}, ErrConfig, "already defines"},
+		{"daemon.json not an object", Options{Engine: Docker, Binary: bin, Config: notObject}, ErrConfig, "not a JSON object"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Plan(tc.opts)
+			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.text) {
+				t.Errorf("Plan: %v, want %v naming %s", err, tc.want, tc.text)
+			}
+		})
+	}
+}
