@@ -330,3 +330,33 @@ func TestRefuses(t *testing.T) {
 		})
 	}
 }
+
+// TestLinkOfItsOwn: an existing capgen-NAME link to the binary, relative
+// or absolute, is configure's to keep or replace; anything else is not
+// touched.
+func TestLinkOfItsOwn(t *testing.T) {
+	bin := install(t, true)
+	link := filepath.Join(filepath.Dir(bin), "capgen-runc")
+	config := filepath.Join(t.TempDir(), "daemon.json")
+	for _, tc := range []struct {
+		target string
+		ok     bool
+	}{{bin, true}, {"capgen", true}, {"capshim", true}, {"/usr/bin/runc", false}, {"../capgen", false}} {
+		os.Remove(link)
+		if err := os.Symlink(tc.target, link); err != nil {
+			t.Fatal(err)
+		}
+		changes, err := Plan(Options{Engine: Docker, Binary: bin, Config: config})
+		if (err == nil) != tc.ok {
+			t.Errorf("link to %s: Plan: %v, want ok %v", tc.target, err, tc.ok)
+		}
+		if !tc.ok && !errors.Is(err, ErrConfig) {
+			t.Errorf("link to %s: %v does not wrap ErrConfig", tc.target, err)
+		}
+		for _, c := range changes {
+			if c.LinkTo != "" && string(c.New) != "capshim" {
+				t.Errorf("link to %s: relinked to %s, want capshim", tc.target, c.New)
+			}
+		}
+	}
+}

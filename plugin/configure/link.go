@@ -26,7 +26,7 @@ func planLink(opts Options) ([]Change, error) {
 		return []Change{{Path: path, LinkTo: target, New: []byte(target)}}, nil
 	case err != nil:
 		return nil, fmt.Errorf("%w: %s exists and is not configure's link: %v", ErrConfig, path, err)
-	case current != "capshim" && current != filepath.Base(opts.Binary):
+	case !opts.ownTarget(current):
 		return nil, fmt.Errorf("%w: %s links to %s, not to capgen or capshim", ErrConfig, path, current)
 	case opts.Remove:
 		if other := linkUsedBy(opts); other != "" {
@@ -70,4 +70,14 @@ func configured(opts Options) bool {
 		}
 	}
 	return true
+}
+
+// ownTarget reports whether a link target, relative to the link's
+// directory or absolute, is the binary or the capshim beside it.
+func (opts Options) ownTarget(target string) bool {
+	dir := filepath.Dir(opts.Binary)
+	if !filepath.IsAbs(target) {
+		target = filepath.Join(dir, target)
+	}
+	return target == opts.Binary || target == filepath.Join(dir, "capshim")
 }
