@@ -39,6 +39,13 @@ func startContainerd(t *testing.T) *containerd {
 // returns for the daemon's directory added to the root table.
 func startContainerdWith(t *testing.T, conf func(dir string) string) *containerd {
 	t.Helper()
+	return startContainerdEdited(t, conf, nil)
+}
+
+// startContainerdEdited is startContainerdWith with edit, when not nil,
+// run on the config file before the daemon starts.
+func startContainerdEdited(t *testing.T, conf func(dir string) string, edit func(config string)) *containerd {
+	t.Helper()
 	bin, err := exec.LookPath("containerd")
 	if _, errCtr := exec.LookPath("ctr"); err != nil || errCtr != nil {
 		unavailable(t, "containerd or ctr not installed (Debian: apt-get install containerd): %v %v", err, errCtr)
@@ -47,6 +54,7 @@ func startContainerdWith(t *testing.T, conf func(dir string) string) *containerd
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { os.RemoveAll(dir) }) // also when the daemon never becomes ready
 	var b [4]byte
 	rand.Read(b[:])
 	c := &containerd{dir: dir, sock: filepath.Join(dir, "containerd.sock"), namespace: "capgen-e2e-" + hex.EncodeToString(b[:])}
@@ -55,6 +63,9 @@ func startContainerdWith(t *testing.T, conf func(dir string) string) *containerd
 	config := fmt.Sprintf("version = 2\nroot = %q\nstate = %q\n%s[grpc]\n  address = %q\n",
 		filepath.Join(dir, "root"), filepath.Join(dir, "state"), conf(dir), c.sock)
 	writeFile(t, filepath.Join(dir, "config.toml"), []byte(config), 0o644)
+	if edit != nil {
+		edit(filepath.Join(dir, "config.toml"))
+	}
 	c.cmd = exec.Command(bin, "--config", filepath.Join(dir, "config.toml"))
 	c.cmd.Env = append(os.Environ(), "CAPGEN_CACHE_DIR="+filepath.Join(dir, "capgen-cache"))
 	startDaemon(t, c.cmd, filepath.Join(dir, "containerd.log"), 30*time.Second, func() error {

@@ -36,6 +36,13 @@ type dockerd struct {
 // It is stopped by its PID, and its directories removed, when t ends.
 func startDockerd(t *testing.T, c *containerd, rts []engineRuntime) *dockerd {
 	t.Helper()
+	return startDockerdWith(t, c, "", rts)
+}
+
+// startDockerdWith is startDockerd reading the daemon.json config ("": an
+// empty one of its own).
+func startDockerdWith(t *testing.T, c *containerd, config string, rts []engineRuntime) *dockerd {
+	t.Helper()
 	bin, err := exec.LookPath("dockerd")
 	if _, errCLI := os.Stat("/usr/bin/docker"); err != nil || errCLI != nil {
 		unavailable(t, "dockerd or /usr/bin/docker not installed (Debian: apt-get install docker.io): %v %v", err, errCLI)
@@ -44,8 +51,14 @@ func startDockerd(t *testing.T, c *containerd, rts []engineRuntime) *dockerd {
 	_, err = os.Stat("/run/docker")
 	d.hadRun = err == nil
 	d.sock = filepath.Join(d.dir, "docker.sock")
-	writeFile(t, filepath.Join(d.dir, "daemon.json"), []byte("{}\n"), 0o644)
-	args := []string{"--config-file", filepath.Join(d.dir, "daemon.json"),
+	if err := os.MkdirAll(d.dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if config == "" {
+		config = filepath.Join(d.dir, "daemon.json")
+		writeFile(t, config, []byte("{}\n"), 0o644)
+	}
+	args := []string{"--config-file", config,
 		"--data-root", filepath.Join(d.dir, "data"), "--exec-root", filepath.Join(d.dir, "exec"),
 		"--pidfile", filepath.Join(d.dir, "docker.pid"), "-H", "unix://" + d.sock, "--containerd", c.sock,
 		"--iptables=false", "--ip-masq=false", "--bridge=none", "--storage-driver", "vfs"}
