@@ -14,6 +14,7 @@ import (
 	"github.com/capgen-dev/capgen/capnames"
 	"github.com/capgen-dev/capgen/gen"
 	"github.com/capgen-dev/capgen/plugin"
+	"github.com/capgen-dev/capgen/plugin/configure"
 )
 
 // runCapgen runs the command in-process with args and returns its output.
@@ -312,5 +313,40 @@ func TestOwnBinaries(t *testing.T) {
 	}
 	if got, want := ownBinaries(self), []string{self, filepath.Join(dir, "capshim")}; !slices.Equal(got, want) {
 		t.Errorf("with capshim: %q, want %q", got, want)
+	}
+}
+
+// TestConfigureDryRun: --dry-run prints the diff and changes nothing; a
+// real run then says what it did and that dockerd must be restarted, and
+// a second one that nothing changed.
+func TestConfigureDryRun(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "capgen")
+	if err := os.WriteFile(bin, nil, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	config := filepath.Join(dir, "daemon.json")
+	if err := os.WriteFile(config, []byte("{}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	opts := configure.Options{Engine: configure.Docker, Binary: bin, Config: config}
+	var out bytes.Buffer
+	if err := runConfigure(&out, opts, true); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(config); string(data) != "{}\n" || !strings.Contains(out.String(), `+            "path": "`+filepath.Join(dir, "capgen-runc")+`"`) {
+		t.Errorf("dry run: daemon.json %q, printed:\n%s", data, out.String())
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "capgen-runc")); err == nil {
+		t.Error("dry run made the link")
+	}
+	for _, want := range []string{"restart dockerd", "nothing changed"} {
+		out.Reset()
+		if err := runConfigure(&out, opts, false); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("configure printed:\n%s\nwant %q", out.String(), want)
+		}
 	}
 }

@@ -10,6 +10,7 @@
 //	capgen verify
 //	capgen resolve [--runtime R] [--policy P] [--cap-add X]... [--cap-drop X]... [--privileged] [--user U] [--userns MODE] [--json] [--cache-dir DIR]
 //	capgen hook [--runtime R] [--policy P] [--widen-privileged] [--cache-dir DIR]
+//	capgen configure --engine podman|buildah|docker|containerd [--mode hook|shim] [--runtime NAME] [--config FILE] [--set-default] [--remove] [--dry-run]
 //	capgen version    (also capgen --version)
 //
 // Invoked as capgen-NAME (a link to or copy of the binary), capgen is the
