@@ -86,11 +86,7 @@ func runConfigure(out io.Writer, opts configure.Options, dryRun bool) error {
 		fmt.Fprintf(out, "restart %s for this to take effect (capgen configure does not restart it)\n", p)
 	}
 	if opts.Engine == configure.Containerd && !opts.Remove {
-		rt := opts.Runtime
-		if rt == "" {
-			rt = "runc"
-		}
-		fmt.Fprintf(out, "Kubernetes selects the handler with this RuntimeClass:\n%s", configure.RuntimeClass(rt))
+		fmt.Fprintf(out, "Kubernetes selects the handler with this RuntimeClass:\n%s", configure.RuntimeClass(opts.Runtime))
 	}
 	return nil
 }

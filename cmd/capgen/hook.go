@@ -7,7 +7,6 @@ import (
 	"github.com/capgen-dev/capgen/plugin"
 	"github.com/capgen-dev/capgen/plugin/engine"
 	"github.com/capgen-dev/capgen/plugin/ocihook"
-	"github.com/capgen-dev/capgen/plugin/ociruntime"
 	"github.com/spf13/cobra"
 )
 
@@ -55,7 +54,7 @@ container.`,
 				in = f
 			}
 			return ocihook.Run(cmd.Context(), in, cmd.OutOrStdout(), cmd.ErrOrStderr(),
-				ocihook.Options{Runtime: runtime, DefaultRuntime: engine.DefaultRuntime, Policy: p, TrustPrivileged: widenPrivileged, Prober: hookProber(cacheDir)})
+				ocihook.Options{Runtime: runtime, DefaultRuntime: engine.DefaultRuntime, Policy: p, TrustPrivileged: widenPrivileged, Prober: proberIn(cacheDir)})
 		},
 	}
 	cmd.Flags().StringVar(&runtime, "runtime", "", "OCI `RUNTIME` the container runs with: a containers.conf name or a path (default: containers.conf engine.runtime)")
@@ -64,13 +63,4 @@ container.`,
 	cmd.Flags().StringVar(&input, "input", "", "read the spec from `FILE` instead of stdin: to see what the hook would write")
 	addCacheDirFlag(cmd, &cacheDir)
 	return cmd
-}
-
-// hookProber is prober(cacheDir), or without a cache directory the
-// process-wide prober that resolves names through containers.conf.
-func hookProber(cacheDir string) *ociruntime.Prober {
-	if p := prober(cacheDir); p != nil {
-		return p
-	}
-	return engine.Prober()
 }

@@ -31,7 +31,7 @@ func TestLayering(t *testing.T) {
 		"plugin/ocihook":     {"github.com/opencontainers/runtime-spec/"},
 		"plugin/shim":        {"github.com/opencontainers/runtime-spec/", "go.podman.io/common/pkg/config"},
 		"plugin/shim/record": nil,
-		"plugin/configure":   {"go.podman.io/common/pkg/config", "github.com/BurntSushi/toml"},
+		"plugin/configure":   {"go.podman.io/common/pkg/config", "go.podman.io/common/pkg/hooks/1.0.0", "github.com/BurntSushi/toml", "github.com/opencontainers/runtime-spec/"},
 		"cmd/capshim":        nil,
 	}
 	layer := map[string]int{"capnames": 0, "gen": 0, "plugin": 1, "plugin/ociruntime": 2, "plugin/engine": 3,

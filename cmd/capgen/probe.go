@@ -29,10 +29,14 @@ func prober(cacheDir string) *ociruntime.Prober {
 	return &ociruntime.Prober{CacheDir: cacheDir, Lookup: engine.Lookup(nil)}
 }
 
-// probeIn is the probe function of prober(cacheDir).
-func probeIn(cacheDir string) probeFunc {
+// proberIn is prober(cacheDir), or without a cache directory the
+// process-wide engine.Prober().
+func proberIn(cacheDir string) *ociruntime.Prober {
 	if p := prober(cacheDir); p != nil {
-		return p.Probe
+		return p
 	}
-	return engine.Prober().Probe
+	return engine.Prober()
 }
+
+// probeIn is the probe function of proberIn(cacheDir).
+func probeIn(cacheDir string) probeFunc { return proberIn(cacheDir).Probe }

@@ -77,10 +77,9 @@ func Diff(changes []Change) string {
 	var b strings.Builder
 	for _, c := range changes {
 		if c.LinkTo != "" {
-			switch {
-			case c.New == nil:
+			if c.New == nil {
 				fmt.Fprintf(&b, "remove link %s -> %s\n", c.Path, c.Old)
-			default:
+			} else {
 				fmt.Fprintf(&b, "link %s -> %s\n", c.Path, c.New)
 			}
 			continue

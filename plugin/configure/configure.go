@@ -60,7 +60,8 @@ type Options struct {
 	// Podman has a precreate stage.
 	Mode Mode
 	// Runtime is NAME, the real runtime of the shim capgen-NAME (and the
-	// runtime the hook targets); "" is "runc".
+	// runtime the hook targets); "" is DefaultRuntime for the shim, and
+	// containers.conf's default runtime for the hook.
 	Runtime string
 	// Config is the file to edit: the drop-in for Podman and Buildah, the
 	// daemon.json, the config.toml; "" is the engine's default place.
@@ -86,6 +87,7 @@ const (
 	DefaultHooksDir         = "/etc/containers/capgen/hooks.d"
 	DefaultDaemonJSON       = "/etc/docker/daemon.json"
 	DefaultContainerdConfig = "/etc/containerd/config.toml"
+	DefaultRuntime          = "runc"
 	hookFileName            = "99-capgen.json"
 	shimPrefix              = "capgen-"
 )
@@ -118,23 +120,16 @@ func Plan(opts Options) ([]Change, error) {
 	if err != nil {
 		return nil, err
 	}
-	var changes []Change
-	var plan func(Options) ([]Change, error)
-	switch {
-	case opts.Mode == Hook:
+	plan := map[Engine]func(Options) ([]Change, error){
+		Podman: planContainersConf, Buildah: planContainersConf, Docker: planDocker, Containerd: planContainerd,
+	}[opts.Engine]
+	if opts.Mode == Hook {
 		plan = planHook
-	case opts.Engine == Podman || opts.Engine == Buildah:
-		plan = planContainersConf
-	case opts.Engine == Docker:
-		plan = planDocker
-	case opts.Engine == Containerd:
-		plan = planContainerd
 	}
-	engineChanges, err := plan(opts)
+	changes, err := plan(opts)
 	if err != nil {
 		return nil, err
 	}
-	changes = append(changes, engineChanges...)
 	if opts.Mode == Shim {
 		link, err := planLink(opts)
 		if err != nil {
@@ -169,7 +164,7 @@ func (opts Options) withDefaults() (Options, error) {
 	}
 	opts.hookRuntime = opts.Runtime
 	if opts.Runtime == "" {
-		opts.Runtime = "runc"
+		opts.Runtime = DefaultRuntime
 	}
 	if !validName(opts.Runtime) || strings.HasPrefix(opts.Runtime, shimPrefix) {
 		return opts, fmt.Errorf("%w: runtime %q: want a runtime name (letters, digits, '.', '_', '-') that is not itself a shim", ErrUsage, opts.Runtime)

@@ -7,12 +7,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/BurntSushi/toml"
 	"go.podman.io/common/pkg/config"
+	hookschema "go.podman.io/common/pkg/hooks/1.0.0"
 )
 
 // realFile returns the content of a configuration file an engine installs
@@ -177,16 +179,16 @@ func TestPodmanHook(t *testing.T) {
 		if got, want := cfg.Engine.HooksDir.Get(), append(slices.Clone(config.DefaultHooksDirs), hooks); !slices.Equal(got, want) {
 			t.Errorf("hooks_dir = %q, want %q", got, want)
 		}
-		var hook struct {
-			Hook struct {
-				Path string
-				Args []string
-			}
-			Stages []string
-		}
 		data, err := os.ReadFile(filepath.Join(hooks, hookFileName))
-		if err != nil || json.Unmarshal(data, &hook) != nil {
+		if err != nil {
+			t.Fatal(err)
+		}
+		hook, err := hookschema.Read(data)
+		if err != nil {
 			t.Fatalf("hook file: %v\n%s", err, data)
+		}
+		if err := hook.Validate([]string{"precreate"}); err != nil {
+			t.Errorf("containers/common refuses the hook file: %v", err)
 		}
 		if hook.Hook.Path != bin || !slices.Equal(hook.Hook.Args, []string{"capgen", "hook"}) || !slices.Equal(hook.Stages, []string{"precreate"}) {
 			t.Errorf("hook file runs %s %q at %q", hook.Hook.Path, hook.Hook.Args, hook.Stages)
@@ -358,5 +360,26 @@ func TestLinkOfItsOwn(t *testing.T) {
 				t.Errorf("link to %s: relinked to %s, want capshim", tc.target, c.New)
 			}
 		}
+	}
+}
+
+// TestHookFileIsTheShippedOne: the hook file configure writes is
+// cmd/capgen/hooks.d/99-capgen.json, the one the README installs by hand,
+// but for the binary's path.
+func TestHookFileIsTheShippedOne(t *testing.T) {
+	shipped, err := os.ReadFile("../../cmd/capgen/hooks.d/99-capgen.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := hookschema.Read(shipped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := hookschema.Read(hookJSON(Options{Binary: want.Hook.Path}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("configure's hook file\n%+v\nis not the shipped one\n%+v", got, want)
 	}
 }

@@ -131,8 +131,11 @@ func cutBlock(data, begin, end []byte) ([]byte, bool) {
 }
 
 // RuntimeClass is the Kubernetes RuntimeClass that selects the containerd
-// handler configure adds for runtime.
+// handler configure adds for runtime ("" is DefaultRuntime).
 func RuntimeClass(runtime string) string {
+	if runtime == "" {
+		runtime = DefaultRuntime
+	}
 	name := shimPrefix + runtime
 	return fmt.Sprintf("apiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata:\n  name: %s\nhandler: %s\n", name, name)
 }

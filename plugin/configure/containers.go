@@ -1,6 +1,7 @@
 package configure
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -8,7 +9,9 @@ import (
 	"strconv"
 	"strings"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"go.podman.io/common/pkg/config"
+	hook "go.podman.io/common/pkg/hooks/1.0.0"
 )
 
 // planContainersConf is the shim for Podman or Buildah: a drop-in of its
@@ -72,28 +75,24 @@ var currentHooksDirs = func() ([]string, error) {
 	return cfg.Engine.HooksDir.Get(), nil
 }
 
-// hookJSON is the hook file (hooks.d schema 1.0.0) running opts.Binary as
-// the precreate hook for every container, for opts.Runtime when it was
-// given, else containers.conf's default runtime.
+// hookJSON is the hook file (containers/common's hooks schema 1.0.0)
+// running opts.Binary as the precreate hook of every container, for
+// opts.Runtime when it was given, else containers.conf's default runtime:
+// cmd/capgen/hooks.d/99-capgen.json with the binary's path.
 func hookJSON(opts Options) []byte {
-	args := []string{strconv.Quote(filepath.Base(opts.Binary)), `"hook"`}
+	args := []string{filepath.Base(opts.Binary), "hook"}
 	if opts.hookRuntime != "" {
-		args = append(args, `"--runtime"`, strconv.Quote(opts.hookRuntime))
+		args = append(args, "--runtime", opts.hookRuntime)
 	}
-	return []byte(fmt.Sprintf(`{
-  "version": "1.0.0",
-  "hook": {
-    "path": %s,
-    "args": [%s],
-    "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
-    "timeout": 10
-  },
-  "when": {
-    "always": true
-  },
-  "stages": ["precreate"]
-}
-`, strconv.Quote(opts.Binary), strings.Join(args, ", ")))
+	timeout, always := 10, true
+	data, _ := json.MarshalIndent(hook.Hook{
+		Version: hook.Version,
+		Hook: specs.Hook{Path: opts.Binary, Args: args, Timeout: &timeout,
+			Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}},
+		When:   hook.When{Always: &always},
+		Stages: []string{"precreate"},
+	}, "", "  ")
+	return append(data, '\n')
 }
 
 // ownFile is a file that is configure's alone: written whole, and removed

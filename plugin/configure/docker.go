@@ -85,10 +85,11 @@ func removeDocker(opts Options, path string, current []byte, backup string) ([]C
 	if isDefault {
 		delete(top, "default-runtime")
 	}
-	if len(top) == 0 || len(top) == 1 && top["runtimes"] != nil && len(runtimes) == 0 {
-		if original == nil {
-			return []Change{{Path: path, Old: current}}, nil // configure created it
-		}
+	if len(runtimes) == 0 {
+		delete(top, "runtimes")
+	}
+	if len(top) == 0 && original == nil {
+		return []Change{{Path: path, Old: current}}, nil // configure created it
 	}
 	out, err := encodeDaemonJSON(top, runtimes)
 	if err != nil {

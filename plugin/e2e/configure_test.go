@@ -45,56 +45,65 @@ func configureRuntime(t *testing.T, e *engines, er engineRuntime) (name, link st
 	}
 }
 
-func TestE2EConfigureDocker(t *testing.T) {
-	e := requireEngines(t)
+// forEachRunc runs test as a subtest for each runc runtime of e, named for
+// configure by configureRuntime.
+func forEachRunc(t *testing.T, e *engines, test func(t *testing.T, er engineRuntime, name, link string, configure func(args ...string) string)) {
+	t.Helper()
 	for _, er := range e.runtimes {
-		r := er.r
-		if r.kind != "runc" {
-			continue
+		if er.r.kind != "runc" {
+			continue // containerd's runc v2 shim runs crun here only behind the hybrid-cgroup wrapper
 		}
-		t.Run(r.name, func(t *testing.T) {
+		t.Run(er.r.name, func(t *testing.T) {
 			name, link, configure := configureRuntime(t, e, er)
-			config := filepath.Join(t.TempDir(), "daemon.json")
-			original := []byte("{\n    \"log-level\": \"warn\"\n}\n")
-			writeFile(t, config, original, 0o600)
-			configure("--engine", "docker", "--config", config)
-			if out := configure("--engine", "docker", "--config", config); !strings.Contains(out, "nothing changed") {
-				t.Errorf("a second capgen configure changed something:\n%s", out)
-			}
-			if target, err := os.Readlink(link); err != nil || target != "capgen" {
-				t.Errorf("shim link %s -> %q (%v), want capgen", link, target, err)
-			}
-			c := startContainerd(t)
-			d := startDockerdWith(t, c, config, nil)
-			if _, err := d.docker("load", "-i", e.saveImages(t, c.dir, e.image)); err != nil {
-				t.Fatal(err)
-			}
-			out, err := d.docker("run", "--rm", "--network", "none", "--runtime", "capgen-"+name, "--privileged", e.image+":latest", "grep", "Cap", "/proc/self/status")
-			if err != nil {
-				t.Fatal(err)
-			}
-			sets := mustStatus(t, out)
-			checkRootSets(t, "docker run --privileged after capgen configure", sets, r.applies().Intersect(dockerKnows))
-			t.Logf("%s: docker run --privileged through capgen-%s: CapBnd %s", r.name, name, sets.Bounding.Bitmap())
-			d.stop()
-			configure("--engine", "docker", "--config", config, "--remove")
-			if got, _ := os.ReadFile(config); !bytes.Equal(got, original) {
-				t.Errorf("daemon.json after --remove:\n%s\nwant, byte for byte:\n%s", got, original)
-			}
-			if _, err := os.Lstat(link); !os.IsNotExist(err) {
-				t.Errorf("shim link %s left after --remove: %v", link, err)
-			}
-			d = startDockerdWith(t, c, config, nil)
-			if out, err := d.docker("run", "--rm", "--network", "none", "--runtime", "capgen-"+name, e.image+":latest", "true"); err == nil || !strings.Contains(strings.ToLower(out), "unknown runtime") {
-				t.Errorf("docker run --runtime capgen-%s after --remove: %v %s; want unknown runtime", name, err, out)
-			}
-			for _, root := range d.runcRoots() {
-				if list, _ := exec.Command(r.path, "--root", root, "list", "-q").Output(); strings.TrimSpace(string(list)) != "" {
-					t.Errorf("runc --root %s list after the test: %q", root, list)
-				}
-			}
+			test(t, er, name, link, configure)
 		})
 	}
+}
+
+func TestE2EConfigureDocker(t *testing.T) {
+	e := requireEngines(t)
+	forEachRunc(t, e, func(t *testing.T, er engineRuntime, name, link string, configure func(...string) string) {
+		r := er.r
+		config := filepath.Join(t.TempDir(), "daemon.json")
+		original := []byte("{\n    \"log-level\": \"warn\"\n}\n")
+		writeFile(t, config, original, 0o600)
+		configure("--engine", "docker", "--config", config)
+		if out := configure("--engine", "docker", "--config", config); !strings.Contains(out, "nothing changed") {
+			t.Errorf("a second capgen configure changed something:\n%s", out)
+		}
+		if target, err := os.Readlink(link); err != nil || target != "capgen" {
+			t.Errorf("shim link %s -> %q (%v), want capgen", link, target, err)
+		}
+		c := startContainerd(t)
+		d := startDockerdWith(t, c, config, nil)
+		if _, err := d.docker("load", "-i", e.saveImages(t, c.dir, e.image)); err != nil {
+			t.Fatal(err)
+		}
+		out, err := d.docker("run", "--rm", "--network", "none", "--runtime", "capgen-"+name, "--privileged", e.image+":latest", "grep", "Cap", "/proc/self/status")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sets := mustStatus(t, out)
+		checkRootSets(t, "docker run --privileged after capgen configure", sets, r.applies().Intersect(dockerKnows))
+		t.Logf("%s: docker run --privileged through capgen-%s: CapBnd %s", r.name, name, sets.Bounding.Bitmap())
+		d.stop()
+		configure("--engine", "docker", "--config", config, "--remove")
+		if got, _ := os.ReadFile(config); !bytes.Equal(got, original) {
+			t.Errorf("daemon.json after --remove:\n%s\nwant, byte for byte:\n%s", got, original)
+		}
+		if _, err := os.Lstat(link); !os.IsNotExist(err) {
+			t.Errorf("shim link %s left after --remove: %v", link, err)
+		}
+		d = startDockerdWith(t, c, config, nil)
+		if out, err := d.docker("run", "--rm", "--network", "none", "--runtime", "capgen-"+name, e.image+":latest", "true"); err == nil || !strings.Contains(strings.ToLower(out), "unknown runtime") {
+			t.Errorf("docker run --runtime capgen-%s after --remove: %v %s; want unknown runtime", name, err, out)
+		}
+		for _, root := range d.runcRoots() {
+			if list, _ := exec.Command(r.path, "--root", root, "list", "-q").Output(); strings.TrimSpace(string(list)) != "" {
+				t.Errorf("runc --root %s list after the test: %q", root, list)
+			}
+		}
+	})
 }
 
 // podman 4.3.1 with capgen configure's hook, then its shim, and buildah
@@ -104,68 +113,62 @@ func TestE2EConfigureDocker(t *testing.T) {
 // shim's name.
 func TestE2EConfigurePodmanBuildah(t *testing.T) {
 	e := requireEngines(t)
-	for _, er := range e.runtimes {
+	forEachRunc(t, e, func(t *testing.T, er engineRuntime, name, link string, configure func(...string) string) {
 		r := er.r
-		if r.kind != "runc" {
-			continue
+		full := r.applies()
+		dropIn := func(what string) string {
+			path := fmt.Sprintf("/etc/containers/containers.conf.d/zz-capgen-e2e-%s-%s.conf", what, name)
+			t.Cleanup(func() { os.Remove(path) })
+			return path
 		}
-		t.Run(r.name, func(t *testing.T) {
-			name, link, configure := configureRuntime(t, e, er)
-			full := r.applies()
-			dropIn := func(what string) string {
-				path := fmt.Sprintf("/etc/containers/containers.conf.d/zz-capgen-e2e-%s-%s.conf", what, name)
-				t.Cleanup(func() { os.Remove(path) })
-				return path
-			}
-			gone := func(paths ...string) {
-				t.Helper()
-				for _, p := range paths {
-					if _, err := os.Lstat(p); !os.IsNotExist(err) {
-						t.Errorf("%s left after capgen configure --remove: %v", p, err)
-					}
+		gone := func(paths ...string) {
+			t.Helper()
+			for _, p := range paths {
+				if _, err := os.Lstat(p); !os.IsNotExist(err) {
+					t.Errorf("%s left after capgen configure --remove: %v", p, err)
 				}
 			}
+		}
 
-			hooksDir, hookConf := filepath.Join(t.TempDir(), "hooks.d"), dropIn("hook")
-			hook := []string{"--engine", "podman", "--mode", "hook", "--config", hookConf, "--hooks-dir", hooksDir}
-			configure(hook...)
-			sets := e.podmanRun(t, er.path, "", "--privileged")
-			checkRootSets(t, "podman --privileged with configure's hook", sets, full)
-			t.Logf("%s: podman --privileged with the hook: CapBnd %s", r.name, sets.Bounding.Bitmap())
-			configure(append(hook, "--remove")...)
-			gone(hookConf, filepath.Join(hooksDir, "99-capgen.json"))
+		hooksDir, hookConf := filepath.Join(t.TempDir(), "hooks.d"), dropIn("hook")
+		hook := []string{"--engine", "podman", "--mode", "hook", "--config", hookConf, "--hooks-dir", hooksDir}
+		configure(hook...)
+		sets := e.podmanRun(t, er.path, "", "--privileged")
+		checkRootSets(t, "podman --privileged with configure's hook", sets, full)
+		t.Logf("%s: podman --privileged with the hook: CapBnd %s", r.name, sets.Bounding.Bitmap())
+		configure(append(hook, "--remove")...)
+		gone(hookConf, filepath.Join(hooksDir, "99-capgen.json"))
 
-			shimConf := dropIn("shim")
-			shim := []string{"--engine", "podman", "--mode", "shim", "--config", shimConf}
-			configure(shim...)
-			sets = e.podmanRun(t, "capgen-"+name, "", "--privileged")
-			checkRootSets(t, "podman --privileged through configure's shim", sets, full)
-			t.Logf("%s: podman --runtime capgen-%s --privileged: CapBnd %s", r.name, name, sets.Bounding.Bitmap())
-			configure(append(shim, "--remove")...)
-			gone(shimConf, link)
-			if out, err := e.podmanTry("capgen-"+name, "", e.image, "--privileged"); err == nil {
-				t.Errorf("podman --runtime capgen-%s after --remove ran:\n%s", name, out)
-			}
+		shimConf := dropIn("shim")
+		shim := []string{"--engine", "podman", "--mode", "shim", "--config", shimConf}
+		configure(shim...)
+		sets = e.podmanRun(t, "capgen-"+name, "", "--privileged")
+		checkRootSets(t, "podman --privileged through configure's shim", sets, full)
+		t.Logf("%s: podman --runtime capgen-%s --privileged: CapBnd %s", r.name, name, sets.Bounding.Bitmap())
+		configure(append(shim, "--remove")...)
+		gone(shimConf, link)
+		if out, err := e.podmanTry("capgen-"+name, "", e.image, "--privileged"); err == nil {
+			t.Errorf("podman --runtime capgen-%s after --remove ran:\n%s", name, out)
+		}
 
-			buildahConf := dropIn("buildah")
-			buildah := []string{"--engine", "buildah", "--config", buildahConf, "--set-default"}
-			configure(buildah...)
-			ctr := containerID(t)
-			if _, err := e.run(e.buildah, append(e.storage, "from", "--name", ctr, "--security-opt", "seccomp=unconfined", e.image)...); err != nil {
-				t.Fatal(err)
-			}
-			defer e.run(e.buildah, append(e.storage, "rm", ctr)...)
-			out, err := e.run(e.buildah, append(e.storage, "run", "--isolation", "oci", "--network", "none", "--cap-add", "all", ctr, "grep", "Cap", "/proc/self/status")...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			sets = mustStatus(t, out)
-			checkRootSets(t, "buildah run --cap-add all with configure's default runtime", sets, full)
-			t.Logf("%s: buildah run --cap-add all, default runtime capgen-%s: CapBnd %s", r.name, name, sets.Bounding.Bitmap())
-			configure(append(buildah, "--remove")...)
-			gone(buildahConf, link)
-		})
-	}
+		buildahConf := dropIn("buildah")
+		buildah := []string{"--engine", "buildah", "--config", buildahConf, "--set-default"}
+		configure(buildah...)
+		ctr := containerID(t)
+		if _, err := e.run(e.buildah, append(e.storage, "from", "--name", ctr, "--security-opt", "seccomp=unconfined", e.image)...); err != nil {
+			t.Fatal(err)
+		}
+		defer e.run(e.buildah, append(e.storage, "rm", ctr)...)
+		out, err := e.run(e.buildah, append(e.storage, "run", "--isolation", "oci", "--network", "none", "--cap-add", "all", ctr, "grep", "Cap", "/proc/self/status")...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sets = mustStatus(t, out)
+		checkRootSets(t, "buildah run --cap-add all with configure's default runtime", sets, full)
+		t.Logf("%s: buildah run --cap-add all, default runtime capgen-%s: CapBnd %s", r.name, name, sets.Bounding.Bitmap())
+		configure(append(buildah, "--remove")...)
+		gone(buildahConf, link)
+	})
 }
 
 // containerd 1.6 with the CRI handler capgen configure appends to its
@@ -181,68 +184,62 @@ func TestE2EConfigureContainerd(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.run(e.podman, append(e.storage, "rmi", sandbox)...) })
-	for _, er := range e.runtimes {
+	forEachRunc(t, e, func(t *testing.T, er engineRuntime, name, link string, configure func(...string) string) {
 		r := er.r
-		if r.kind != "runc" {
-			continue
-		}
-		t.Run(r.name, func(t *testing.T) {
-			name, link, configure := configureRuntime(t, e, er)
-			var original []byte
-			var config string
-			start := func(edit func(string)) *containerd {
-				c := startContainerdEdited(t, func(dir string) string { return criConfig(dir, sandbox, nil) }, edit)
-				writeFile(t, filepath.Join(c.dir, "crictl.yaml"), []byte(fmt.Sprintf("runtime-endpoint: unix://%s\nimage-endpoint: unix://%s\n", c.sock, c.sock)), 0o644)
-				if _, err := client("ctr", []string{"-a", c.sock, "-n", criNamespace}, "image", "import", e.saveImages(t, c.dir, e.image, sandbox)); err != nil {
-					t.Fatal(err)
-				}
-				return c
-			}
-			c := start(func(path string) {
-				config = path
-				original, _ = os.ReadFile(path)
-				out := configure("--engine", "containerd", "--config", path)
-				if !strings.Contains(out, "kind: RuntimeClass") || !strings.Contains(out, "handler: capgen-"+name) {
-					t.Errorf("capgen configure printed no RuntimeClass for the handler:\n%s", out)
-				}
-			})
-			pod, ctr := c.criPod(t, crictl, "capgen-"+name, e.image+":latest")
-			logs, err := c.crictl(t, crictl, "logs", ctr)
-			if err != nil {
+		var original []byte
+		var config string
+		start := func(edit func(string)) *containerd {
+			c := startContainerdEdited(t, func(dir string) string { return criConfig(dir, sandbox, nil) }, edit)
+			writeFile(t, filepath.Join(c.dir, "crictl.yaml"), []byte(fmt.Sprintf("runtime-endpoint: unix://%s\nimage-endpoint: unix://%s\n", c.sock, c.sock)), 0o644)
+			if _, err := client("ctr", []string{"-a", c.sock, "-n", criNamespace}, "image", "import", e.saveImages(t, c.dir, e.image, sandbox)); err != nil {
 				t.Fatal(err)
 			}
-			sets := mustStatus(t, logs)
-			checkRootSets(t, "the privileged CRI container through configure's handler", sets, r.applies())
-			t.Logf("%s: CRI pod through handler capgen-%s: CapBnd %s", r.name, name, sets.Bounding.Bitmap())
-			c.removePod(t, crictl, pod)
-			root := filepath.Join("/run/containerd/runc", criNamespace)
-			if list, _ := exec.Command(r.path, "--root", root, "list", "-q").Output(); strings.Contains(string(list), ctr) {
-				t.Errorf("runc --root %s list after the pod was removed: %q", root, list)
-			}
-			configure("--engine", "containerd", "--config", config, "--remove")
-			if got, _ := os.ReadFile(config); !bytes.Equal(got, original) {
-				t.Errorf("config.toml after --remove:\n%s\nwant, byte for byte:\n%s", got, original)
-			}
-			// Restarted on that config (the daemon's directory is its own:
-			// a new one, configured and unconfigured the same way).
-			c.stop()
-			c = start(func(path string) {
-				before, _ := os.ReadFile(path)
-				configure("--engine", "containerd", "--config", path)
-				configure("--engine", "containerd", "--config", path, "--remove")
-				if got, _ := os.ReadFile(path); !bytes.Equal(got, before) {
-					t.Errorf("config.toml after configure and --remove:\n%s\nwant, byte for byte:\n%s", got, before)
-				}
-			})
-			if _, err := os.Lstat(link); !os.IsNotExist(err) {
-				t.Errorf("shim link %s left after --remove: %v", link, err)
-			}
-			podFile := filepath.Join(c.dir, "removed-pod.json")
-			writeFile(t, podFile, []byte(`{"metadata": {"name": "removed", "namespace": "capgen-e2e", "uid": "removed"}, "linux": {"security_context": {"namespace_options": {"network": 2}}}}`), 0o644)
-			if out, err := c.crictl(t, crictl, "runp", "--runtime", "capgen-"+name, podFile); err == nil {
-				c.removePod(t, crictl, "removed")
-				t.Errorf("crictl runp --runtime capgen-%s after --remove: %s; want no such handler", name, out)
+			return c
+		}
+		c := start(func(path string) {
+			config = path
+			original, _ = os.ReadFile(path)
+			out := configure("--engine", "containerd", "--config", path)
+			if !strings.Contains(out, "kind: RuntimeClass") || !strings.Contains(out, "handler: capgen-"+name) {
+				t.Errorf("capgen configure printed no RuntimeClass for the handler:\n%s", out)
 			}
 		})
-	}
+		pod, ctr := c.criPod(t, crictl, "capgen-"+name, e.image+":latest")
+		logs, err := c.crictl(t, crictl, "logs", ctr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sets := mustStatus(t, logs)
+		checkRootSets(t, "the privileged CRI container through configure's handler", sets, r.applies())
+		t.Logf("%s: CRI pod through handler capgen-%s: CapBnd %s", r.name, name, sets.Bounding.Bitmap())
+		c.removePod(t, crictl, pod)
+		root := filepath.Join("/run/containerd/runc", criNamespace)
+		if list, _ := exec.Command(r.path, "--root", root, "list", "-q").Output(); strings.Contains(string(list), ctr) {
+			t.Errorf("runc --root %s list after the pod was removed: %q", root, list)
+		}
+		configure("--engine", "containerd", "--config", config, "--remove")
+		if got, _ := os.ReadFile(config); !bytes.Equal(got, original) {
+			t.Errorf("config.toml after --remove:\n%s\nwant, byte for byte:\n%s", got, original)
+		}
+		// Restarted on that config (the daemon's directory is its own:
+		// a new one, configured and unconfigured the same way).
+		c.stop()
+		c = start(func(path string) {
+			before, _ := os.ReadFile(path)
+			configure("--engine", "containerd", "--config", path)
+			configure("--engine", "containerd", "--config", path, "--remove")
+			if got, _ := os.ReadFile(path); !bytes.Equal(got, before) {
+				t.Errorf("config.toml after configure and --remove:\n%s\nwant, byte for byte:\n%s", got, before)
+			}
+		})
+		if _, err := os.Lstat(link); !os.IsNotExist(err) {
+			t.Errorf("shim link %s left after --remove: %v", link, err)
+		}
+		podFile := filepath.Join(c.dir, "removed-pod.json")
+		writeFile(t, podFile, []byte(`{"metadata": {"name": "removed", "namespace": "capgen-e2e", "uid": "removed"}, "linux": {"security_context": {"namespace_options": {"network": 2}}}}`), 0o644)
+		if out, err := c.crictl(t, crictl, "runp", "--runtime", "capgen-"+name, podFile); err == nil {
+			c.removePod(t, crictl, "removed")
+			t.Errorf("crictl runp --runtime capgen-%s after --remove: %s; want no such handler", name, out)
+		}
+	})
 }
