@@ -26,6 +26,7 @@ type listRow struct {
 func newListCommand() *cobra.Command {
 	var asJSON bool
 	var runtime, cacheDir string
+	var runtimeFlags []string
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the capabilities of the table and of the running kernel",
@@ -41,7 +42,7 @@ a numeral, or not at all.`,
 				return err
 			}
 			if runtime != "" {
-				f, err := probeIn(cacheDir)(cmd.Context(), runtime)
+				f, err := probeIn(cacheDir, runtimeFlags)(cmd.Context(), runtime)
 				if err != nil {
 					return err
 				}
@@ -55,6 +56,7 @@ a numeral, or not at all.`,
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.Flags().StringVar(&runtime, "runtime", "", "OCI `RUNTIME` to add a column for: a containers.conf name or a path")
+	addRuntimeFlagFlag(cmd, &runtimeFlags)
 	addCacheDirFlag(cmd, &cacheDir)
 	return cmd
 }

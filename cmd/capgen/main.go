@@ -25,12 +25,14 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/capgen-dev/capgen/plugin/ociruntime"
 	"github.com/capgen-dev/capgen/plugin/shim"
 
 	"github.com/spf13/cobra"
 )
 
 func main() {
+	ociruntime.ServeReport()
 	if name, ok := strings.CutPrefix(filepath.Base(os.Args[0]), shim.Prefix); ok && name != "" {
 		os.Exit(runShim(name, os.Args[1:]))
 	}

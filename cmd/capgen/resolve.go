@@ -31,6 +31,8 @@ type resolveOptions struct {
 	imageLabel string
 	asJSON     bool
 	cacheDir   string
+	// runtimeFlags are the --runtime-flag values.
+	runtimeFlags []string
 }
 
 func newResolveCommand() *cobra.Command {
@@ -54,7 +56,7 @@ its containers run in a user namespace of their own, whose bounding set is
 full whatever the user's, so the bounding set is the kernel's.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runResolve(cmd, &o, probeIn(o.cacheDir))
+			return runResolve(cmd, &o, probeIn(o.cacheDir, o.runtimeFlags))
 		},
 	}
 	f := cmd.Flags()
@@ -67,6 +69,7 @@ full whatever the user's, so the bounding set is the kernel's.`,
 	f.StringVar(&o.userns, "userns", "", "user namespace `MODE`, as Podman's --userns (keep-id makes an empty --user the invoking user)")
 	f.StringVar(&o.imageLabel, "image-label", "", "`VALUE` of the image's io.containers.capabilities label")
 	f.BoolVar(&o.asJSON, "json", false, "print JSON")
+	addRuntimeFlagFlag(cmd, &o.runtimeFlags)
 	addCacheDirFlag(cmd, &o.cacheDir)
 	return cmd
 }

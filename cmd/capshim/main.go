@@ -23,13 +23,15 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/capgen-dev/capgen/plugin/ociruntime"
 	"github.com/capgen-dev/capgen/plugin/shim/record"
 )
 
 func main() {
+	ociruntime.ServeReport()
 	args := os.Args[1:]
 	if name, ok := strings.CutPrefix(filepath.Base(os.Args[0]), record.Prefix); ok && name != "" {
-		if cl := record.Parse(args); record.PassesThrough(cl.Command) {
+		if cl, err := record.Parse(name, args); err == nil && record.PassesThrough(cl.Command) {
 			if real, ok := cl.Lookup(cl.Dir("")); ok {
 				execOrExit(real, append([]string{real}, args...))
 			}

@@ -8,7 +8,7 @@ package ociruntime
 // ctime cannot be set by user space, so the key cannot be forged back.
 //
 // On disk there is one small file per runtime path,
-// <dir>/features-v2-<hash of the path>.cache, rather than one file
+// <dir>/features-v3-<hash of the path and global options>.cache, rather than one file
 // for all runtimes: a probe of one runtime never rewrites, locks or risks
 // another's entry, and the hot path parses a few hundred bytes. The format
 // version is both inside the file and in its name, so engines that vendor
@@ -36,7 +36,7 @@ import (
 
 // cacheFormat is the version of the cache file's contents. A file of any
 // other version is ignored and rewritten.
-const cacheFormat = 2
+const cacheFormat = 3
 
 // rootCacheDir is the cache directory of root, next to the storage run root
 // /run/containers/storage.
@@ -130,33 +130,54 @@ type binaryID struct {
 // mtime, ctime).
 type cacheKey struct {
 	Path string
+	// Globals are the global options the runtime is probed with, as
+	// [TrialGlobals] keeps them, separated by NUL, which no argument holds.
+	Globals string
 	binaryID
 }
 
-// memoEntry is the memoised answer for a path as the caller named it.
+// name is the key without the binary's identity: one memo entry, one
+// cache file and one lock per runtime path and global options.
+func (k cacheKey) name() string {
+	if k.Globals == "" {
+		return k.Path
+	}
+	return k.Path + "\x00" + k.Globals
+}
+
+// globals returns the key's global options.
+func (k cacheKey) globals() []string {
+	if k.Globals == "" {
+		return nil
+	}
+	return strings.Split(k.Globals, "\x00")
+}
+
+// memoEntry is the memoised answer for a path as the caller named it and
+// global options.
 type memoEntry struct {
 	id binaryID
 	f  *plugin.Features
 }
 
-// recall returns the memoised answer for path if its binary is unchanged.
-func (p *Prober) recall(path string, id binaryID) *plugin.Features {
+// recall returns the memoised answer for key if its binary is unchanged.
+func (p *Prober) recall(key cacheKey) *plugin.Features {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if e, ok := p.memo[path]; ok && e.id == id {
+	if e, ok := p.memo[key.name()]; ok && e.id == key.binaryID {
 		return e.f
 	}
 	return nil
 }
 
-// remember memoises f for path, replacing the answer for an older binary.
-func (p *Prober) remember(path string, id binaryID, f *plugin.Features) {
+// remember memoises f for key, replacing the answer for an older binary.
+func (p *Prober) remember(key cacheKey, f *plugin.Features) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.memo == nil {
 		p.memo = make(map[string]memoEntry)
 	}
-	p.memo[path] = memoEntry{id: id, f: f}
+	p.memo[key.name()] = memoEntry{id: key.binaryID, f: f}
 }
 
 // diskCache returns p's cache directory, or nil when disabled or unknown.
@@ -183,10 +204,10 @@ type diskCache struct {
 // most the output limit of names plus a little.
 const maxCacheFile = 4 << 20
 
-// base is the path of the cache file for the runtime at path, without
-// extension.
-func (c *diskCache) base(path string) string {
-	sum := sha256.Sum256([]byte(path))
+// base is the path of the cache file for the runtime and global options
+// of key, without extension.
+func (c *diskCache) base(key cacheKey) string {
+	sum := sha256.Sum256([]byte(key.name()))
 	return filepath.Join(c.dir, fmt.Sprintf("features-v%d-%s", cacheFormat, hex.EncodeToString(sum[:16])))
 }
 
@@ -194,7 +215,7 @@ func (c *diskCache) base(path string) string {
 // unreadable, corrupt, foreign, of another format or for another binary.
 func (c *diskCache) load(key cacheKey) *plugin.Features {
 	var buf [4096]byte // a cache file of 41 names takes about 1 KiB
-	data, err := readCacheFile(c.base(key.Path)+".cache", buf[:0])
+	data, err := readCacheFile(c.base(key)+".cache", buf[:0])
 	if err != nil {
 		return nil
 	}
@@ -253,7 +274,7 @@ func (c *diskCache) store(key cacheKey, f *plugin.Features) error {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	file := c.base(key.Path) + ".cache"
+	file := c.base(key) + ".cache"
 	err = os.Rename(tmp.Name(), file)
 	if err != nil && (errors.Is(err, unix.EISDIR) || errors.Is(err, unix.ENOTEMPTY) || errors.Is(err, unix.EEXIST)) {
 		// An empty directory squats on the name: remove it and retry.
@@ -273,7 +294,7 @@ func (c *diskCache) lock(ctx context.Context, key cacheKey, wait time.Duration) 
 	if err := os.MkdirAll(c.dir, 0o700); err != nil {
 		return nil, err
 	}
-	path := c.base(key.Path) + ".lock"
+	path := c.base(key) + ".lock"
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, err // the lock file cannot be opened: not contention
@@ -307,8 +328,9 @@ func (c *diskCache) lock(ctx context.Context, key cacheKey, wait time.Duration) 
 // The cache file is text, one field a line in a fixed order, strings
 // quoted as Go quotes them:
 //
-//	capgen runtime features 2
+//	capgen runtime features 3
 //	path "/usr/bin/runc"
+//	globals 1 "--network=none"
 //	runtime "/usr/sbin/runc"
 //	binary <dev> <ino> <size> <mtime ns> <ctime ns>
 //	source "features"
@@ -336,7 +358,9 @@ var errCorrupt = errors.New("corrupt probe cache file")
 func encodeCache(key cacheKey, f *plugin.Features) []byte {
 	b := make([]byte, 0, 256+32*len(f.Names))
 	b = fmt.Appendf(b, "%s %d\n", cacheMagic, cacheFormat)
-	b = fmt.Appendf(b, "path %s\nruntime %s\n", strconv.Quote(key.Path), strconv.Quote(f.Runtime))
+	b = fmt.Appendf(b, "path %s\n", strconv.Quote(key.Path))
+	b = appendList(append(b, "globals "...), key.globals())
+	b = fmt.Appendf(b, "\nruntime %s\n", strconv.Quote(f.Runtime))
 	b = fmt.Appendf(b, "binary %d %d %d %d %d\n", key.Dev, key.Ino, key.Size, key.Mtime, key.Ctime)
 	b = fmt.Appendf(b, "source %s\n", strconv.Quote(string(f.Source)))
 	b = fmt.Appendf(b, "unknown %t\nreason %s\nnumerals %t\nallcaps %t\nshim %t\nversion %s\n",
@@ -369,6 +393,7 @@ func decodeCache(data []byte) (cacheKey, *plugin.Features, error) {
 	}
 	var key cacheKey
 	key.Path = d.quoted("path")
+	key.Globals = strings.Join(d.list("globals"), "\x00")
 	f := &plugin.Features{Runtime: d.quoted("runtime")}
 	key.binaryID = d.binary()
 	f.Source = plugin.Source(d.quoted("source"))

@@ -376,16 +376,20 @@ var cacheSamples = []struct {
 	key cacheKey
 	f   plugin.Features
 }{
-	{cacheKey{"/usr/bin/runc", binaryID{Dev: 65024, Ino: 10706947, Size: 8752456, Mtime: 1706881985000000000, Ctime: 1795893028228285063}},
+	{cacheKey{"/usr/bin/runc", "", binaryID{Dev: 65024, Ino: 10706947, Size: 8752456, Mtime: 1706881985000000000, Ctime: 1795893028228285063}},
 		plugin.Features{Runtime: "/usr/sbin/runc", Source: plugin.FromFeatures, Names: []string{"CAP_CHOWN", "CAP_KILL"}, Version: "runc 1.1.5+ds1"}},
-	{cacheKey{"/usr/bin/crun", binaryID{Dev: 1, Ino: 2, Size: 3, Mtime: -4, Ctime: 5}},
+	{cacheKey{"/usr/bin/crun", "", binaryID{Dev: 1, Ino: 2, Size: 3, Mtime: -4, Ctime: 5}},
 		plugin.Features{Runtime: "/usr/bin/crun", Source: plugin.Assumed, Unknown: true, Reason: "\"features\" exited with status 1: unknown command features", Numerals: true, Version: "crun 1.8.1"}},
-	{cacheKey{"/opt/a runtime/with \"quotes\"\n", binaryID{}},
+	{cacheKey{"/opt/a runtime/with \"quotes\"\n", "", binaryID{}},
 		plugin.Features{Runtime: "/opt/ünïcode", Source: plugin.FromFeatures, Names: []string{}}},
-	{cacheKey{"/r", binaryID{Dev: 1<<64 - 1, Ino: 1<<64 - 1, Size: 1<<63 - 1, Mtime: 1<<63 - 1, Ctime: 1<<63 - 1}},
+	{cacheKey{"/r", "", binaryID{Dev: 1<<64 - 1, Ino: 1<<64 - 1, Size: 1<<63 - 1, Mtime: 1<<63 - 1, Ctime: 1<<63 - 1}},
 		plugin.Features{Runtime: "/r", Source: plugin.FromFeatures, Names: []string{"ALL_CAPS", "", "with space", "new\nline", `"quoted"`, "\x00"}, AllCaps: true}},
+	// runsc 20221219 as Docker runs it, after a trial that bisected.
+	{cacheKey{"/usr/bin/runsc", "--network=none\x00--platform=ptrace", binaryID{Dev: 7, Ino: 9, Size: 9, Mtime: 10, Ctime: 11}},
+		plugin.Features{Runtime: "/usr/bin/runsc", Source: plugin.FromTrial, Names: []string{"CAP_CHOWN", "CAP_AUDIT_READ"},
+			Tested: 0x1fffeffffff, Rejected: []string{"CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE"}}},
 	// runc v1.0.0-rc92 on a host without CAP_SYS_RESOURCE in its bounding set.
-	{cacheKey{"/opt/runc-rc92", binaryID{Dev: 7, Ino: 8, Size: 9, Mtime: 10, Ctime: 11}},
+	{cacheKey{"/opt/runc-rc92", "", binaryID{Dev: 7, Ino: 8, Size: 9, Mtime: 10, Ctime: 11}},
 		plugin.Features{Runtime: "/opt/runc-rc92", Source: plugin.FromTrial, Names: []string{"CAP_CHOWN", "CAP_AUDIT_READ"},
 			Tested: 0x1fffeffffff, Rejected: []string{"CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE"}}},
 }

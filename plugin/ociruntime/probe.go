@@ -99,6 +99,13 @@ type Prober struct {
 	// DisableTrial leaves a runtime that reports no capabilities Unknown
 	// (Source Assumed) instead of trying it.
 	DisableTrial bool
+	// Reporter is the statically linked executable a trial runs as the
+	// container's process when that process cannot be read from the host
+	// (gVisor's runsc, whose container is inside a sandbox): run with the
+	// one argument [ReportArg], it writes its own sets; see [ServeReport].
+	// Empty means the running executable. Without a reporter, such a
+	// runtime stays Unknown.
+	Reporter string
 
 	mu       sync.Mutex
 	memo     map[string]memoEntry
@@ -131,6 +138,17 @@ func (p *Prober) Probe(ctx context.Context, runtime string) (*plugin.Features, e
 // ProbeIn is [Prober.Probe] with runtime names resolved through lookup
 // (see [Prober.Lookup]) instead of p.Lookup.
 func (p *Prober) ProbeIn(ctx context.Context, lookup func(string) []string, runtime string) (*plugin.Features, error) {
+	return p.ProbeWith(ctx, lookup, runtime, nil)
+}
+
+// ProbeWith is [Prober.ProbeIn] for the runtime as an engine runs it, with
+// the global options globals, each as "--name=value" or "--name" (as
+// plugin/shim/record reads them): runsc, for one, starts no container
+// without its --network option on this kind of host, and applies
+// CAP_NET_RAW only with --net-raw. The options that only say where the
+// runtime keeps state and logs or how it manages cgroups are left out
+// ([TrialGlobals]); the answer is remembered for the rest.
+func (p *Prober) ProbeWith(ctx context.Context, lookup func(string) []string, runtime string, globals []string) (*plugin.Features, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("probing runtime %q: %w", runtime, err)
 	}
@@ -138,25 +156,48 @@ func (p *Prober) ProbeIn(ctx context.Context, lookup func(string) []string, runt
 	if err != nil {
 		return nil, err
 	}
-	if f := p.recall(path, id); f != nil {
+	key := cacheKey{Path: path, Globals: strings.Join(TrialGlobals(globals), "\x00"), binaryID: id}
+	if f := p.recall(key); f != nil {
 		return clone(f), nil
 	}
-	unlock, err := p.lockCold(ctx, path)
+	unlock, err := p.lockCold(ctx, key.name())
 	if err != nil {
 		return nil, fmt.Errorf("probing runtime %q: %w", runtime, err)
 	}
 	defer unlock()
-	if f := p.recall(path, id); f != nil { // probed while we waited
+	if f := p.recall(key); f != nil { // probed while we waited
 		return clone(f), nil
 	}
-	f, cacheable, err := p.probeCold(ctx, path, id)
+	f, cacheable, err := p.probeCold(ctx, key)
 	if err != nil {
 		return nil, fmt.Errorf("probing runtime %q: %w", runtime, err)
 	}
 	if cacheable {
-		p.remember(path, id, f)
+		p.remember(key, f)
 	}
 	return clone(f), nil
+}
+
+// scratchGlobals are the global options that only say where a runtime
+// keeps its state and logs or how it manages cgroups: a trial has its own
+// state directory and no cgroups, and its answer holds whatever they are.
+var scratchGlobals = []string{
+	"root", "log", "log-format", "log-level", "debug", "debug-log", "debug-log-format",
+	"debug-command", "systemd-cgroup", "cgroup-manager", "criu",
+}
+
+// TrialGlobals returns the global options of globals ("--name=value" or
+// "--name") that a probe runs the runtime with and remembers its answer
+// for: all but those of state, logs and cgroups.
+func TrialGlobals(globals []string) []string {
+	var kept []string
+	for _, g := range globals {
+		name, _, _ := strings.Cut(strings.TrimLeft(g, "-"), "=")
+		if !slices.Contains(scratchGlobals, name) {
+			kept = append(kept, g)
+		}
+	}
+	return kept
 }
 
 // Find resolves runtime, a path or a name (looked up in the paths lookup
@@ -240,8 +281,8 @@ func (id binaryID) oneOf(others []binaryID) bool {
 // probeCold answers from the cache file or by running the runtime.
 // cacheable is false for answers that may be transient (see Prober) or
 // whose binary changed while it ran.
-func (p *Prober) probeCold(ctx context.Context, path string, id binaryID) (f *plugin.Features, cacheable bool, err error) {
-	key := cacheKey{Path: path, binaryID: id}
+func (p *Prober) probeCold(ctx context.Context, key cacheKey) (f *plugin.Features, cacheable bool, err error) {
+	path, id := key.Path, key.binaryID
 	disk := p.diskCache()
 	locked := false
 	if disk != nil {
@@ -268,7 +309,7 @@ func (p *Prober) probeCold(ctx context.Context, path string, id binaryID) (f *pl
 	}
 	// Run it by the path it was found at: a runtime shim is a link whose
 	// name says which runtime it is (capgen-runc -> capgen).
-	f, cacheable, err = p.run(ctx, path)
+	f, cacheable, err = p.run(ctx, path, key.globals())
 	if err != nil {
 		return nil, false, err
 	}
@@ -282,11 +323,12 @@ func (p *Prober) probeCold(ctx context.Context, path string, id binaryID) (f *pl
 	return f, cacheable, nil
 }
 
-// run learns the features of the runtime at path by running it: its
-// features command, else its --version and a trial.
-func (p *Prober) run(ctx context.Context, path string) (*plugin.Features, bool, error) {
+// run learns the features of the runtime at path, run with the global
+// options globals, by running it: its features command, else its
+// --version and a trial.
+func (p *Prober) run(ctx context.Context, path string, globals []string) (*plugin.Features, bool, error) {
 	f := &plugin.Features{Runtime: path, Source: plugin.FromFeatures}
-	out := p.exec(ctx, path, "features")
+	out := p.exec(ctx, path, append(slices.Clone(globals), "features")...)
 	if err := ctx.Err(); err != nil {
 		return nil, false, err
 	}
@@ -314,7 +356,7 @@ func (p *Prober) run(ctx context.Context, path string) (*plugin.Features, bool, 
 	if out.timedOut || p.DisableTrial {
 		return f, cacheable, nil // a runtime that hangs is not run again
 	}
-	t := p.trial(ctx, path)
+	t := p.trial(ctx, path, globals)
 	if err := ctx.Err(); err != nil {
 		return nil, false, err
 	}

@@ -2,6 +2,7 @@ package ociruntime
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,27 +13,47 @@ import (
 // A trial killed in the middle (SIGKILL: an engine that gives up on its
 // hook) leaves its temporary directory and the containers it had created,
 // whose init processes wait for a start that never comes. Every trial
-// directory holds an owner file naming the process that made it and the
-// runtime it tried; the next trial of any runtime removes the directories
-// whose owner is gone, force-deleting their containers with the runtime
-// that created them.
+// directory holds an owner file naming the process that made it, the
+// runtime it tried and the global options it ran it with, and a file of
+// the ids of its containers, each written before its create; the next
+// trial of any runtime removes the directories whose owner is gone,
+// force-deleting their containers with the runtime that created them. The
+// ids come from that file rather than from the runtime's state directory,
+// whose layout is the runtime's own (runc and crun keep a directory per
+// container, runsc files).
 
 const (
 	trialDirPrefix = "capgen-trial-"
 	ownerFile      = "owner"
+	containersFile = "containers"
 	// orphanAge is how old a trial directory without an owner file must
 	// be to be taken as left behind: its trial was killed between making
 	// the directory and writing the file.
 	orphanAge = time.Minute
 )
 
-// writeOwner records this process and the runtime in a trial directory.
-func writeOwner(dir, runtime string) error {
+// writeOwner records this process, the runtime and its global options,
+// one a line, in a trial directory.
+func writeOwner(dir, runtime string, globals []string) error {
 	start, err := processStart(os.Getpid())
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, ownerFile), fmt.Appendf(nil, "%d %s\n%s\n", os.Getpid(), start, runtime), 0o600)
+	data := fmt.Appendf(nil, "%d %s\n%s\n", os.Getpid(), start, runtime)
+	for _, g := range globals {
+		data = append(data, g+"\n"...)
+	}
+	return os.WriteFile(filepath.Join(dir, ownerFile), data, 0o600)
+}
+
+// noteContainer adds id to the trial's containers file, before its create.
+func (t *trialRun) noteContainer(id string) error {
+	f, err := os.OpenFile(filepath.Join(t.dir, containersFile), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(id + "\n")
+	return errors.Join(err, f.Close())
 }
 
 // processStart returns the start time of process pid, in clock ticks since
@@ -57,47 +78,48 @@ func processStart(pid int) (string, error) {
 func (p *Prober) sweepTrials(ctx context.Context, parent string) {
 	dirs, _ := filepath.Glob(filepath.Join(parent, trialDirPrefix+"*"))
 	for _, dir := range dirs {
-		if runtime, stale := staleTrial(dir); stale {
-			p.removeTrial(ctx, dir, runtime)
+		if runtime, globals, stale := staleTrial(dir); stale {
+			p.removeTrial(ctx, dir, runtime, globals)
 		}
 	}
 }
 
 // staleTrial reports whether the trial directory dir was left by a trial
-// that no longer runs, and the runtime it tried ("" when unknown).
-func staleTrial(dir string) (runtime string, stale bool) {
+// that no longer runs, and the runtime it tried ("" when unknown) with its
+// global options.
+func staleTrial(dir string) (runtime string, globals []string, stale bool) {
 	st, err := os.Lstat(dir)
 	if err != nil || !st.IsDir() || !ownedBy(st, os.Geteuid()) {
-		return "", false // not ours to remove
+		return "", nil, false // not ours to remove
 	}
 	data, err := os.ReadFile(filepath.Join(dir, ownerFile))
 	if err != nil {
-		return "", time.Since(st.ModTime()) > orphanAge
+		return "", nil, time.Since(st.ModTime()) > orphanAge
 	}
-	lines := strings.SplitN(string(data), "\n", 3)
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
 	var pid int
 	var start string
 	if len(lines) < 2 {
-		return "", true
+		return "", nil, true
 	}
 	if _, err := fmt.Sscan(lines[0], &pid, &start); err != nil {
-		return "", true
+		return "", nil, true
 	}
 	if now, err := processStart(pid); err == nil && now == start {
-		return "", false // its trial is still running
+		return "", nil, false // its trial is still running
 	}
-	return lines[1], true
+	return lines[1], lines[2:], true
 }
 
-// removeTrial force-deletes the containers in a stale trial directory's
-// state directory with runtime, then removes the directory.
-func (p *Prober) removeTrial(ctx context.Context, dir, runtime string) {
-	state := filepath.Join(dir, "state")
-	if entries, err := os.ReadDir(state); err == nil && filepath.IsAbs(runtime) {
-		t := &trialRun{p: p, runtime: runtime, dir: dir}
-		for _, e := range entries {
-			if e.IsDir() && strings.HasPrefix(e.Name(), trialDirPrefix) {
-				t.delete(ctx, e.Name())
+// removeTrial force-deletes the containers of a stale trial directory
+// with runtime and its global options, then removes the directory.
+func (p *Prober) removeTrial(ctx context.Context, dir, runtime string, globals []string) {
+	data, err := os.ReadFile(filepath.Join(dir, containersFile))
+	if err == nil && filepath.IsAbs(runtime) {
+		t := &trialRun{p: p, runtime: runtime, globals: globals, dir: dir}
+		for _, id := range strings.Fields(string(data)) {
+			if strings.HasPrefix(id, trialDirPrefix) {
+				t.delete(ctx, id)
 			}
 		}
 	}

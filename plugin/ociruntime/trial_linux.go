@@ -1,8 +1,6 @@
 package ociruntime
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
 	"os"
 	"strconv"
@@ -44,23 +42,17 @@ func processSets(pid int) (plugin.Sets, error) {
 	if err != nil {
 		return plugin.Sets{}, err
 	}
-	var sets plugin.Sets
-	fields := map[string]*capnames.Set{"CapBnd:": &sets.Bounding, "CapEff:": &sets.Effective, "CapPrm:": &sets.Permitted}
-	seen := 0
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		key, value, ok := bytes.Cut(sc.Bytes(), []byte("\t"))
-		dst, want := fields[string(key)]
-		if !ok || !want {
-			continue
-		}
-		if *dst, err = capnames.ParseBitmap(string(bytes.TrimSpace(value))); err != nil {
-			return plugin.Sets{}, fmt.Errorf("%s: %s: %w", path, key, err)
-		}
-		seen++
+	return parseSets(data, path)
+}
+
+// inRoot reports whether process pid lives in the directory root: its
+// root is that directory, as a container's init is once the runtime has
+// set it up (runc, crun), and a sandbox's (runsc) is not.
+func inRoot(pid int, root string) bool {
+	proc, err := os.Stat("/proc/" + strconv.Itoa(pid) + "/root")
+	if err != nil {
+		return false
 	}
-	if seen != len(fields) {
-		return plugin.Sets{}, fmt.Errorf("%s: want CapBnd, CapEff and CapPrm once each", path)
-	}
-	return sets, nil
+	dir, err := os.Stat(root)
+	return err == nil && os.SameFile(proc, dir)
 }

@@ -1,12 +1,16 @@
 package ociruntime
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/capgen-dev/capgen/capnames"
 	"github.com/capgen-dev/capgen/plugin"
 )
 
@@ -91,5 +95,68 @@ func TestTrialBadState(t *testing.T) {
 	f := mustProbe(t, &Prober{CacheDir: t.TempDir()}, path)
 	if !f.Unknown || !strings.Contains(f.Reason, `"state"`) {
 		t.Errorf("features %+v; want assumed, naming the state command", f)
+	}
+}
+
+// TestSettle: a trial narrows down the entries that fail a create, whether
+// the runtime's error names them or not, in few containers. The models are
+// of runc v1.0.0-rc92, whose create fails with `unknown capability
+// "CAP_PERFMON"` for the first entry it cannot map, and runsc 20221219,
+// whose create fails for CAP_PERFMON, CAP_BPF or CAP_CHECKPOINT_RESTORE
+// with "cannot read client sync file: waiting for sandbox to start: EOF"
+// (the reason only in its debug log); both are run in plugin/e2e.
+func TestSettle(t *testing.T) {
+	names := capnames.UpTo(capnames.CAP_CHECKPOINT_RESTORE).Minus(capnames.SetOf(capnames.CAP_SYS_RESOURCE)).Strings()
+	unknown := capnames.SetOf(capnames.CAP_PERFMON, capnames.CAP_BPF, capnames.CAP_CHECKPOINT_RESTORE)
+	for _, tc := range []struct {
+		name    string
+		message func(entry string) string // the create's stderr for an entry it cannot map
+		max     int                       // containers at most
+	}{
+		{"runc-v1.0.0-rc92", func(e string) string { return `level=error msg="container_linux.go:370: unknown capability \"` + e + `\""` }, 4},
+		{"runsc-20221219", func(string) string { return "creating container: cannot create sandbox: cannot read client sync file: waiting for sandbox to start: EOF" }, 12},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			containers := 0
+			create := func(_ context.Context, entries []string) (capnames.Set, error) {
+				containers++
+				var got capnames.Set
+				for _, e := range entries {
+					c, _ := capnames.Parse(e)
+					if unknown.Has(c) {
+						return 0, &createFailure{stderr: tc.message(e), err: errors.New("exit status 1")}
+					}
+					got.Add(c)
+				}
+				return got, nil
+			}
+			applied, rejected, err := settle(context.Background(), create, names, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := capnames.UpTo(capnames.CAP_AUDIT_READ).Minus(capnames.SetOf(capnames.CAP_SYS_RESOURCE))
+			if applied != want || !slices.Equal(rejected, unknown.Strings()) {
+				t.Errorf("applied %v, rejected %q; want %v, %q", applied.Strings(), rejected, want.Strings(), unknown.Strings())
+			}
+			if containers > tc.max {
+				t.Errorf("%d containers, want at most %d", containers, tc.max)
+			}
+			t.Logf("%d containers", containers)
+		})
+	}
+}
+
+// TestSettleNotTheEntries: a failure that is not a failed create (a
+// timeout, an unreadable state) ends the trial instead of rejecting
+// entries.
+func TestSettleNotTheEntries(t *testing.T) {
+	for _, fail := range []error{
+		&createFailure{err: context.DeadlineExceeded},
+		errors.New(`"state" printed no container pid`),
+	} {
+		create := func(context.Context, []string) (capnames.Set, error) { return 0, fail }
+		if _, rejected, err := settle(context.Background(), create, []string{"CAP_CHOWN", "CAP_KILL"}, false); err == nil {
+			t.Errorf("%v: rejected %q, no error", fail, rejected)
+		}
 	}
 }

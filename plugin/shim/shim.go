@@ -94,7 +94,10 @@ type Exec struct {
 // Warnings go where the runtime logs (--log, in --log-format), else to
 // opts.LogFile; on an error the real runtime must not run.
 func Run(ctx context.Context, args []string, opts Options) (*Exec, error) {
-	cl := record.Parse(args)
+	cl, err := record.Parse(opts.Runtime, args)
+	if err != nil {
+		return nil, fmt.Errorf("runtime shim %s%s: %w", Prefix, opts.Runtime, err)
+	}
 	records := cl.Dir(opts.RecordDir)
 	real, err := opts.runtimeFor(cl, records)
 	if err != nil {
@@ -102,7 +105,7 @@ func Run(ctx context.Context, args []string, opts Options) (*Exec, error) {
 	}
 	log := opts.logger(cl)
 	defer log.flush()
-	target := opts.targetOnce(real)
+	target := opts.targetOnce(real, cl.Globals)
 	exec := &Exec{Path: real, Args: args}
 	switch cl.Command {
 	case "create", "run":
@@ -166,8 +169,9 @@ func (opts Options) prober() *ociruntime.Prober {
 // targetOnce returns a function that returns what the shim rewrites
 // capabilities for: this machine and the real runtime, never trusting
 // annotations. It reads the machine and probes the runtime at its first
-// call, and answers later calls (exec's process file and --cap) from that.
-func (opts Options) targetOnce(real string) func(context.Context) (plugin.Target, error) {
+// call, as the engine runs it (with its global options), and answers later
+// calls (exec's process file and --cap) from that.
+func (opts Options) targetOnce(real string, globals []string) func(context.Context) (plugin.Target, error) {
 	var (
 		target plugin.Target
 		err    error
@@ -183,7 +187,7 @@ func (opts Options) targetOnce(real string) func(context.Context) (plugin.Target
 			err = fmt.Errorf("runtime shim: %w", herr)
 			return target, err
 		}
-		f, perr := opts.prober().Probe(ctx, real)
+		f, perr := opts.prober().ProbeWith(ctx, nil, real, globals)
 		if perr != nil {
 			err = fmt.Errorf("runtime shim: %w", perr)
 			return target, err

@@ -6,50 +6,25 @@ import (
 )
 
 // CommandLine is an OCI runtime command line as the shim reads it: the
-// global options it needs, the command, and what follows the command.
+// global options, the command, and what follows the command.
 type CommandLine struct {
 	Root, Log, LogFormat string // --root, --log, --log-format
-	Command              string
-	Rest                 []string // after the command
-	RestAt               int      // index of Rest[0] in the whole line
+	// Globals are the global options, each as "--name=value" or, for one
+	// that takes no value, "--name".
+	Globals []string
+	Command string
+	Rest    []string // after the command
+	RestAt  int      // index of Rest[0] in the whole line
 }
 
-// globalValueFlags are the global options of runc and crun that take a
-// value as the next argument, so that the value is not taken for the
-// command.
-var globalValueFlags = []string{"--root", "--log", "--log-format", "--criu", "--rootless", "--cgroup-manager"}
-
-// Parse splits args, what followed the runtime's name.
-func Parse(args []string) CommandLine {
-	var cl CommandLine
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		name, value, hasValue := strings.Cut(a, "=")
-		switch {
-		case slices.Contains(globalValueFlags, name):
-			if !hasValue {
-				if i+1 >= len(args) {
-					return cl
-				}
-				i++
-				value = args[i]
-			}
-			switch name {
-			case "--root":
-				cl.Root = value
-			case "--log":
-				cl.Log = value
-			case "--log-format":
-				cl.LogFormat = value
-			}
-		case a == "--version" || a == "-v":
-			return cl
-		case !strings.HasPrefix(a, "-"):
-			cl.Command, cl.Rest, cl.RestAt = a, args[i+1:], i+1
-			return cl
-		}
-	}
-	return cl
+// Parse splits args, what followed the name of the runtime shim for
+// runtime (a name or a path), by the global options that runtime takes:
+// those of runc, crun and runsc are known, and a runtime of another name
+// is read by what the three agree on. The error, wrapping
+// [ErrCommandLine], is for an option it does not know that leaves it
+// unsure whether the command is create, run or exec.
+func Parse(runtime string, args []string) (CommandLine, error) {
+	return grammarFor(runtime).parse(args)
 }
 
 // commandValueFlags are, per command, the options of runc and crun that

@@ -14,7 +14,6 @@ func TestParse(t *testing.T) {
 		{[]string{"create", "--bundle", "/b", "id"}, "create", "/b", "id", "", ""},
 		{[]string{"--root", "/run/x", "--log", "/l", "create", "-b", "/b", "--pid-file", "/p", "id"}, "create", "/b", "id", "/run/x", "/l"},
 		{[]string{"--systemd-cgroup", "--log-format=json", "run", "--bundle=/b", "id"}, "run", "/b", "id", "", ""},
-		{[]string{"--cgroup-manager", "disabled", "run", "id"}, "run", ".", "id", "", ""},
 		{[]string{"--root=/r", "state", "id"}, "state", ".", "id", "/r", ""},
 		{[]string{"delete", "--force", "id"}, "delete", ".", "id", "", ""},
 		{[]string{"--version"}, "", ".", "", "", ""},
@@ -22,7 +21,11 @@ func TestParse(t *testing.T) {
 		{[]string{"delete", "../x"}, "delete", ".", "", "", ""},                           // no record file outside the directory
 		{nil, "", ".", "", "", ""},
 	} {
-		cl := Parse(tc.args)
+		cl, err := Parse("runc-1.1.5", tc.args)
+		if err != nil {
+			t.Errorf("%q: %v", tc.args, err)
+			continue
+		}
 		if dir, id := cl.Bundle(), cl.ContainerID(); cl.Command != tc.command || dir != tc.dir || id != tc.id || cl.Root != tc.root || cl.Log != tc.logf {
 			t.Errorf("%q: command %q, bundle %q, id %q, root %q, log %q; want %q, %q, %q, %q, %q",
 				tc.args, cl.Command, dir, id, cl.Root, cl.Log, tc.command, tc.dir, tc.id, tc.root, tc.logf)
@@ -40,7 +43,7 @@ func TestRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	root := filepath.Join(tmp, "state")
-	dir := Parse([]string{"--root", root + "/", "create", "c1"}).Dir("")
+	dir := mustParse(t, "runc", "--root", root+"/", "create", "c1").Dir("")
 	if dir != root+".capgen" {
 		t.Fatalf("records of --root %s in %s, want %s.capgen", root, dir, root)
 	}
@@ -61,7 +64,7 @@ func TestRecords(t *testing.T) {
 		{[]string{"create", "--bundle", "/b", "c1"}, ""},
 		{[]string{"state", "c2"}, ""},
 	} {
-		got, ok := Parse(tc.args).Lookup(dir)
+		got, ok := mustParse(t, "runc", tc.args...).Lookup(dir)
 		if got != tc.want || ok != (tc.want != "") {
 			t.Errorf("%q: Lookup = %q, %v; want %q", tc.args, got, ok, tc.want)
 		}
@@ -76,4 +79,13 @@ func TestRecords(t *testing.T) {
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("records directory left after its last record went: %v", err)
 	}
+}
+
+func mustParse(t *testing.T, runtime string, args ...string) CommandLine {
+	t.Helper()
+	cl, err := Parse(runtime, args)
+	if err != nil {
+		t.Fatalf("%q: %v", args, err)
+	}
+	return cl
 }
