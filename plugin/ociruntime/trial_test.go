@@ -113,8 +113,12 @@ func TestSettle(t *testing.T) {
 		message func(entry string) string // the create's stderr for an entry it cannot map
 		max     int                       // containers at most
 	}{
-		{"runc-v1.0.0-rc92", func(e string) string { return `level=error msg="container_linux.go:370: unknown capability \"` + e + `\""` }, 4},
-		{"runsc-20221219", func(string) string { return "creating container: cannot create sandbox: cannot read client sync file: waiting for sandbox to start: EOF" }, 12},
+		{"runc-v1.0.0-rc92", func(e string) string {
+			return `level=error msg="container_linux.go:370: unknown capability \"` + e + `\""`
+		}, 4},
+		{"runsc-20221219", func(string) string {
+			return "creating container: cannot create sandbox: cannot read client sync file: waiting for sandbox to start: EOF"
+		}, 12},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			containers := 0
