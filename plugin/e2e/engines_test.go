@@ -329,7 +329,7 @@ func checkRootSets(t *testing.T, what string, got plugin.Sets, want capnames.Set
 		t.Errorf("%s: CapBnd %s CapEff %s CapPrm %s; want %s (kernel ∩ bounding set ∩ runtime)",
 			what, got.Bounding.Bitmap(), got.Effective.Bitmap(), got.Permitted.Bitmap(), want.Bitmap())
 	}
-	t.Logf("%s: CapBnd %s", what, got.Bounding.Bitmap())
+	t.Logf("%s: CapBnd %s CapEff %s", what, got.Bounding.Bitmap(), got.Effective.Bitmap())
 }
 
 // Podman 4.3.1 with capgen's hook as the README installs it (every

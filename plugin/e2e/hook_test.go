@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -33,7 +34,11 @@ func buildCommand(t *testing.T, dir, name string) string {
 	bin := filepath.Join(dir, name)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, goTool, "build", "-o", bin, "github.com/capgen-dev/capgen/cmd/"+name).CombinedOutput()
+	// Statically linked, as the README builds it: a trial runs it inside
+	// the container of a sandboxed runtime (ociruntime.ServeReport).
+	cmd := exec.CommandContext(ctx, goTool, "build", "-o", bin, "github.com/capgen-dev/capgen/cmd/"+name)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build %s: %v\n%s", name, err, out)
 	}

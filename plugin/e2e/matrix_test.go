@@ -112,7 +112,10 @@ func (r ociRuntime) features(t *testing.T) *plugin.Features {
 			t.Fatal(err)
 		}
 		probes.dir = dir
-		probes.prober = &ociruntime.Prober{CacheDir: filepath.Join(dir, "cache")}
+		// The test binary is no reporter for a trial inside a sandboxed
+		// runtime's container: a static capgen is (ServeReport).
+		reporter := buildCommand(t, dir, "capgen")
+		probes.prober = &ociruntime.Prober{CacheDir: filepath.Join(dir, "cache"), Reporter: reporter}
 	}
 	path := r.path
 	if r.needsHybridWorkaround() {
@@ -120,7 +123,7 @@ func (r ociRuntime) features(t *testing.T) *plugin.Features {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	f, err := probes.prober.Probe(ctx, path)
+	f, err := probes.prober.ProbeWith(ctx, nil, path, r.globals)
 	if err != nil {
 		t.Fatalf("probing %s: %v", path, err)
 	}

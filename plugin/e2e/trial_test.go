@@ -7,12 +7,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/capgen-dev/capgen/plugin"
+	"github.com/capgen-dev/capgen/plugin/ociruntime"
 )
 
 // Every runtime of the matrix is learned the way its release allows: runc
@@ -118,38 +120,68 @@ func TestE2ETrialOncePerBinary(t *testing.T) {
 
 // A trial killed at any step (SIGKILL: an engine giving up on its hook)
 // leaves its directory and maybe a created container whose init waits for
-// a start; the next trial removes both. The runtime is runc v1.0.0-rc92
-// behind a wrapper that, at its Nth command, kills capgen and then runs
-// the command, so that it completes with nobody left to clean up after it.
+// a start; the next trial removes both. The runtimes are runc v1.0.0-rc92
+// and runsc, whose state directory holds no directory per container and
+// whose containers are sandboxes, each behind a wrapper that, at its Nth
+// command, kills capgen and then runs the command, so that it completes
+// with nobody left to clean up after it. Every step of rc92's trial is
+// tried; runsc's take seconds each, so its first containers' are.
 func TestE2ETrialKilled(t *testing.T) {
-	rc92 := requireRC92(t)
+	h := requireHost(t)
+	for _, r := range []ociRuntime{requireRC92(t), requireRunsc(t, h)} {
+		t.Run(r.name, func(t *testing.T) {
+			last := 1000
+			if r.kind == "runsc" {
+				last = 9
+			}
+			trialKilled(t, r, last)
+		})
+	}
+}
+
+func trialKilled(t *testing.T, r ociRuntime, last int) {
 	capgen := buildCapgen(t)
 	dir := t.TempDir()
-	wrapper, counter, killAt := filepath.Join(dir, "runc"), filepath.Join(dir, "counter"), filepath.Join(dir, "kill-at")
-	script := fmt.Sprintf("#!/bin/sh\n# runc v1.0.0-rc92; its command number $(cat %[2]q) first kills its caller.\n"+
-		"n=$(( $(cat %[1]q 2>/dev/null || echo 0) + 1 )); echo $n > %[1]q\n"+
-		"if [ -f %[2]q ] && [ \"$n\" = \"$(cat %[2]q)\" ]; then kill -9 $PPID; fi\nexec %[3]q \"$@\"\n", counter, killAt, rc92.path)
+	wrapper, counter, killAt := filepath.Join(dir, r.kind), filepath.Join(dir, "counter"), filepath.Join(dir, "kill-at")
+	// The trial runs deletes while it creates: the count is taken under
+	// a lock (flock(1), util-linux).
+	script := fmt.Sprintf("#!/bin/sh\n# %[4]s; its command number $(cat %[2]q) first kills its caller.\n"+
+		"n=$(flock %[1]q.lock sh -c 'n=$(( $(cat %[1]q 2>/dev/null || echo 0) + 1 )); echo $n > %[1]q; echo $n')\n"+
+		"if [ -f %[2]q ] && [ \"$n\" = \"$(cat %[2]q)\" ]; then kill -9 $PPID; fi\nexec %[3]q \"$@\"\n", counter, killAt, r.path, r.name)
 	writeFile(t, wrapper, []byte(script), 0o755)
 	resolve := func(tmp string) error {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, capgen, "resolve", "--runtime", wrapper, "--cache-dir", t.TempDir(), "--cap-add", "all")
+		args := []string{"resolve", "--runtime", wrapper, "--cache-dir", t.TempDir(), "--cap-add", "all"}
+		for _, g := range r.globals {
+			args = append(args, "--runtime-flag", g)
+		}
+		cmd := exec.CommandContext(ctx, capgen, args...)
 		cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
 		return cmd.Run()
 	}
 	leftBehind := 0
 	steps := 0
-	for step := 3; ; step++ { // 1 and 2 are features and --version; then create, state, delete, ...
-		tmp := t.TempDir()
-		t.Cleanup(func() { deleteTrialContainers(rc92, tmp) })
+	for step := 3; step <= last; step++ { // 1 and 2 are features and --version; then create, state, ...
+		// runsc's sandbox, which runs as nobody, chroots into a directory
+		// it makes in $TMPDIR: t.TempDir's (and its parent's) mode 0700
+		// would keep it out.
+		tmp, err := os.MkdirTemp("", "capgen-e2e-tmp-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(tmp, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { deleteTrialContainers(r, tmp); os.RemoveAll(tmp) })
 		os.Remove(counter)
 		writeFile(t, killAt, []byte(strconv.Itoa(step)), 0o644)
 		if err := resolve(tmp); err == nil {
 			break // the trial has fewer commands: every one was a step
 		}
 		steps++
-		waitNoProcessNaming(t, tmp)
-		pids := trialInits(rc92, tmp)
+		waitNoCommandNaming(t, tmp, wrapper)
+		pids := trialInits(r, tmp)
 		leftBehind += len(pids)
 		os.Remove(killAt)
 		if err := resolve(tmp); err != nil {
@@ -183,12 +215,12 @@ func running(pid int) bool {
 }
 
 // trialInits returns the init pids of the containers in the trial
-// directories under tmp.
+// directories under tmp: for runsc, their sandboxes'.
 func trialInits(r ociRuntime, tmp string) []int {
 	var pids []int
 	dirs, _ := filepath.Glob(filepath.Join(tmp, "capgen-trial-*", "state"))
 	for _, state := range dirs {
-		out, _ := exec.Command(r.path, "--root", state, "list", "-f", "json").Output()
+		out, _ := exec.Command(r.path, slices.Concat([]string{"--root", state}, r.globals, []string{"list", "--format", "json"})...).Output()
 		var list []struct {
 			Pid int `json:"pid"`
 		}
@@ -206,22 +238,30 @@ func trialInits(r ociRuntime, tmp string) []int {
 func deleteTrialContainers(r ociRuntime, tmp string) {
 	dirs, _ := filepath.Glob(filepath.Join(tmp, "capgen-trial-*", "state"))
 	for _, state := range dirs {
-		entries, _ := os.ReadDir(state)
-		for _, e := range entries {
-			exec.Command(r.path, "--root", state, "delete", "--force", e.Name()).Run()
+		global := slices.Concat([]string{"--root", state}, r.globals)
+		out, _ := exec.Command(r.path, append(global, "list", "--quiet")...).Output()
+		for _, id := range strings.Fields(string(out)) {
+			exec.Command(r.path, append(slices.Clone(global), "delete", "--force", id)...).Run()
 		}
 	}
 }
 
-// waitNoProcessNaming waits until no process has s in its command line:
-// the runtime command a killed capgen left running has ended.
-func waitNoProcessNaming(t *testing.T, s string) {
+// waitNoCommandNaming waits until no command of the runtime (run by its
+// wrapper, which execs it) has s in its command line: the command a killed
+// capgen left running has ended. runsc's sandbox and gofer processes, which
+// name the trial's directory too, are not commands.
+func waitNoCommandNaming(t *testing.T, s, wrapper string) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		found := false
 		procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
 		for _, p := range procs {
-			if data, err := os.ReadFile(p); err == nil && strings.Contains(string(data), s) {
+			data, err := os.ReadFile(p)
+			if err != nil || !strings.Contains(string(data), s) {
+				continue
+			}
+			argv0, _, _ := strings.Cut(string(data), "\x00")
+			if base := filepath.Base(argv0); base != "runsc-sandbox" && base != "runsc-gofer" && !strings.HasPrefix(base, "exe") || argv0 == wrapper {
 				found = true
 				break
 			}
@@ -230,7 +270,7 @@ func waitNoProcessNaming(t *testing.T, s string) {
 			return
 		}
 	}
-	t.Fatalf("a process naming %s still runs", s)
+	t.Fatalf("a command naming %s still runs", s)
 }
 
 // requireRC92 returns runc v1.0.0-rc92 of the matrix, or skips t (fails it
@@ -245,4 +285,59 @@ func requireRC92(t *testing.T) ociRuntime {
 	}
 	unavailable(t, "runc v1.0.0-rc92 is not in the matrix (%s)", runtimesVar)
 	return ociRuntime{}
+}
+
+// What a cold trial learns and costs for runsc, runc v1.0.0-rc92, runc
+// 1.1.5 and crun 1.27.1: each behind a wrapper that counts its creates
+// and, for runc 1.1.5 and crun 1.27.1, hides their features command as
+// releases before runc 1.1 and crun 1.9 lack it, so that they are tried
+// too. The trial must learn exactly what each applies.
+func TestE2ETrialResults(t *testing.T) {
+	h, rts := setup(t)
+	rts = append(rts, requireRunsc(t, h))
+	reporter := buildCapgen(t)
+	for _, r := range rts {
+		if !strings.HasPrefix(r.name, "runc-1.1.5") && !slices.Contains([]string{"runc-v1.0.0-rc92", "crun-1.27.1"}, r.name) && r.kind != "runsc" {
+			continue
+		}
+		t.Run(r.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := r.path
+			if r.needsHybridWorkaround() {
+				path = hybridWrapper(t, dir, r)
+			}
+			wrapper, log := filepath.Join(dir, r.kind), filepath.Join(dir, "log")
+			script := fmt.Sprintf("#!/bin/sh\n# %s without a features command, logging its commands.\n"+
+				"echo \"$*\" >> %q\nfor a; do [ \"$a\" = features ] && { echo 'unknown command features' >&2; exit 1; }; done\nexec %q \"$@\"\n",
+				r.name, log, path)
+			writeFile(t, wrapper, []byte(script), 0o755)
+			cache := filepath.Join(dir, "cache")
+			p := &ociruntime.Prober{CacheDir: cache, Reporter: reporter}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			start := time.Now()
+			f, err := p.ProbeWith(ctx, nil, wrapper, r.globals)
+			took := time.Since(start)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.Source != plugin.FromTrial {
+				t.Fatalf("%s: learned from %s, want a trial: %s", r.name, f.Source, f.Reason)
+			}
+			if learned, want := parseAll(t, f.Names...), r.applies().Intersect(r.names); learned != want {
+				t.Errorf("%s: the trial learned %v, want %v", r.name, learned.Strings(), want.Strings())
+			}
+			if f.Numerals != r.numerals {
+				t.Errorf("%s: numerals %t, want %t", r.name, f.Numerals, r.numerals)
+			}
+			data, _ := os.ReadFile(log)
+			files, _ := filepath.Glob(filepath.Join(cache, "features-*.cache"))
+			if len(files) != 1 {
+				t.Fatalf("cache files %q, want one", files)
+			}
+			file, _ := os.ReadFile(files[0])
+			t.Logf("%s: cold trial, %d containers, %v; cache file:\n%s", r.name,
+				strings.Count(string(data), " create "), took.Round(time.Millisecond), file)
+		})
+	}
 }
