@@ -341,3 +341,58 @@ func TestE2ETrialResults(t *testing.T) {
 		})
 	}
 }
+
+// A wrapper script that runs `runc` from $PATH keeps its own file when
+// what $PATH resolves to changes from runc 1.1.5 to v1.0.0-rc92: the probe
+// cache notices (the script's identity covers the executables it names),
+// so --cap-add all, resolved by a new process reading the same cache,
+// still runs on rc92 instead of failing `unknown capability
+// "CAP_PERFMON"`.
+func TestE2EWrapperSwitch(t *testing.T) {
+	h, rts := setup(t)
+	var runc115, rc92 ociRuntime
+	for _, r := range rts {
+		switch {
+		case strings.HasPrefix(r.name, "runc-1.1.5"):
+			runc115 = r
+		case r.name == "runc-v1.0.0-rc92":
+			rc92 = r
+		}
+	}
+	if runc115.path == "" || rc92.path == "" {
+		unavailable(t, "runc 1.1.5 and v1.0.0-rc92 are needed (%s)", runtimesVar)
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "bin")
+	wrapper := filepath.Join(dir, "my-runtime")
+	writeFile(t, wrapper, []byte("#!/bin/sh\n# the site's runtime: runc, as $PATH finds it\nexec runc \"$@\"\n"), 0o755)
+	t.Setenv("PATH", bin+":"+os.Getenv("PATH"))
+	cache := filepath.Join(dir, "cache")
+	for _, r := range []ociRuntime{runc115, rc92} {
+		os.Remove(filepath.Join(bin, "runc"))
+		if err := os.MkdirAll(bin, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(r.path, filepath.Join(bin, "runc")); err != nil {
+			t.Fatal(err)
+		}
+		// A new prober for each, as a new process of the shim or the hook
+		// is: only the cache file carries the answer over.
+		p := &ociruntime.Prober{CacheDir: cache}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		f, err := p.Probe(ctx, wrapper)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec := baseSpec(root)
+		if _, err := plugin.Apply(spec, plugin.Request{Adds: []string{"all"}, Runtime: f, Env: h.env}); err != nil {
+			t.Fatal(err)
+		}
+		wrapped := r
+		wrapped.path = wrapper
+		got := runConfig(t, wrapped, marshalSpec(t, spec))
+		checkRootSets(t, "--cap-add all through the wrapper running "+r.name, got, r.applies())
+		t.Logf("%s behind the wrapper: learned from %s, %d names", r.name, f.Source, len(f.Names))
+	}
+}

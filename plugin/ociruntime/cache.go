@@ -2,7 +2,8 @@ package ociruntime
 
 // The probe cache is never stale because every lookup, in memory or on disk,
 // is keyed on the identity of the runtime binary as it is now: its path,
-// device, inode, size, mtime and ctime. Replacing the binary (a package
+// device, inode, size, mtime and ctime, and for a wrapper script those of
+// the files it names (wrapper.go). Replacing the binary (a package
 // upgrade renames a new file into place: new inode, new ctime) or touching
 // it (new mtime and ctime) changes the key, so the next call probes again.
 // ctime cannot be set by user space, so the key cannot be forged back.
@@ -119,6 +120,9 @@ type binaryID struct {
 	Dev, Ino     uint64
 	Size         int64
 	Mtime, Ctime int64 // nanoseconds since the epoch
+	// Deps, for a script, is a digest of the identities of the files it
+	// names (wrapper.go); 0 for a binary.
+	Deps uint64
 }
 
 // cacheKey is what a cache file is valid for: the runtime's path as
@@ -332,7 +336,7 @@ func (c *diskCache) lock(ctx context.Context, key cacheKey, wait time.Duration) 
 //	path "/usr/bin/runc"
 //	globals 1 "--network=none"
 //	runtime "/usr/sbin/runc"
-//	binary <dev> <ino> <size> <mtime ns> <ctime ns>
+//	binary <dev> <ino> <size> <mtime ns> <ctime ns> <digest of a script's files>
 //	source "features"
 //	unknown false
 //	reason ""
@@ -361,7 +365,7 @@ func encodeCache(key cacheKey, f *plugin.Features) []byte {
 	b = fmt.Appendf(b, "path %s\n", strconv.Quote(key.Path))
 	b = appendList(append(b, "globals "...), key.globals())
 	b = fmt.Appendf(b, "\nruntime %s\n", strconv.Quote(f.Runtime))
-	b = fmt.Appendf(b, "binary %d %d %d %d %d\n", key.Dev, key.Ino, key.Size, key.Mtime, key.Ctime)
+	b = fmt.Appendf(b, "binary %d %d %d %d %d %d\n", key.Dev, key.Ino, key.Size, key.Mtime, key.Ctime, key.Deps)
 	b = fmt.Appendf(b, "source %s\n", strconv.Quote(string(f.Source)))
 	b = fmt.Appendf(b, "unknown %t\nreason %s\nnumerals %t\nallcaps %t\nshim %t\nversion %s\n",
 		f.Unknown, strconv.Quote(f.Reason), f.Numerals, f.AllCaps, f.Shim, strconv.Quote(f.Version))
@@ -479,17 +483,18 @@ func (d *cacheDecoder) bool(name string) bool {
 
 func (d *cacheDecoder) binary() binaryID {
 	fields := strings.Split(d.field("binary"), " ")
-	if len(fields) != 5 {
+	if len(fields) != 6 {
 		d.err = errCorrupt
 		return binaryID{}
 	}
 	var id binaryID
-	var errs [5]error
+	var errs [6]error
 	id.Dev, errs[0] = strconv.ParseUint(fields[0], 10, 64)
 	id.Ino, errs[1] = strconv.ParseUint(fields[1], 10, 64)
 	id.Size, errs[2] = strconv.ParseInt(fields[2], 10, 64)
 	id.Mtime, errs[3] = strconv.ParseInt(fields[3], 10, 64)
 	id.Ctime, errs[4] = strconv.ParseInt(fields[4], 10, 64)
+	id.Deps, errs[5] = strconv.ParseUint(fields[5], 10, 64)
 	if errors.Join(errs[:]...) != nil {
 		d.err = errCorrupt
 	}

@@ -156,6 +156,7 @@ func (p *Prober) ProbeWith(ctx context.Context, lookup func(string) []string, ru
 	if err != nil {
 		return nil, err
 	}
+	id.Deps = scriptDeps(path)
 	key := cacheKey{Path: path, Globals: strings.Join(TrialGlobals(globals), "\x00"), binaryID: id}
 	if f := p.recall(key); f != nil {
 		return clone(f), nil
@@ -314,7 +315,8 @@ func (p *Prober) probeCold(ctx context.Context, key cacheKey) (f *plugin.Feature
 		return nil, false, err
 	}
 	f.Runtime = resolved
-	if after, err := statBinary(path); err != nil || after != id {
+	after, err := statBinary(path)
+	if after.Deps = scriptDeps(path); err != nil || after != id {
 		cacheable = false // replaced while it ran: the answer may be the old binary's
 	}
 	if cacheable && locked {
