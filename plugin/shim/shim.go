@@ -99,13 +99,13 @@ func Run(ctx context.Context, args []string, opts Options) (*Exec, error) {
 		return nil, fmt.Errorf("runtime shim %s%s: %w", Prefix, opts.Runtime, err)
 	}
 	records := cl.Dir(opts.RecordDir)
-	real, err := opts.runtimeFor(cl, records)
+	real, globals, err := opts.runtimeFor(cl, records)
 	if err != nil {
 		return nil, err
 	}
 	log := opts.logger(cl)
 	defer log.flush()
-	target := opts.targetOnce(real, cl.Globals)
+	target := opts.targetOnce(real, globals)
 	exec := &Exec{Path: real, Args: args}
 	switch cl.Command {
 	case "create", "run":
@@ -115,7 +115,7 @@ func Run(ctx context.Context, args []string, opts Options) (*Exec, error) {
 		// A run that is not detached ends with its container, and leaves no
 		// later command to record the runtime for.
 		if id := cl.ContainerID(); id != "" && (cl.Command == "create" || cl.Detached()) {
-			if err := record.Write(records, id, real); err != nil {
+			if err := record.Write(records, id, record.Record{Runtime: real, Globals: ociruntime.TrialGlobals(cl.Globals)}); err != nil {
 				log.add(fmt.Sprintf("recording the runtime of container %s: %v", id, err))
 			}
 		}
@@ -145,18 +145,19 @@ func Run(ctx context.Context, args []string, opts Options) (*Exec, error) {
 	return exec, nil
 }
 
-// runtimeFor returns the real runtime of the command line: the one
-// recorded for its container, else opts.Runtime resolved, passing over the
-// shim's own binary. create and run always resolve.
-func (opts Options) runtimeFor(cl record.CommandLine, records string) (string, error) {
-	if real, ok := cl.Lookup(records); ok {
-		return real, nil
+// runtimeFor returns the real runtime of the command line and the global
+// options to probe it with: those recorded for its container at its
+// create, else opts.Runtime resolved, passing over the shim's own binary,
+// and the command line's. create and run always resolve.
+func (opts Options) runtimeFor(cl record.CommandLine, records string) (string, []string, error) {
+	if r, ok := cl.LookupRecord(records); ok {
+		return r.Runtime, r.Globals, nil
 	}
 	path, err := ociruntime.Find(engine.Lookup(opts.Config), opts.Runtime, opts.Self...)
 	if err != nil {
-		return "", fmt.Errorf("runtime shim %s%s: %w", Prefix, opts.Runtime, err)
+		return "", nil, fmt.Errorf("runtime shim %s%s: %w", Prefix, opts.Runtime, err)
 	}
-	return path, nil
+	return path, cl.Globals, nil
 }
 
 func (opts Options) prober() *ociruntime.Prober {

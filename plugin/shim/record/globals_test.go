@@ -129,7 +129,11 @@ func TestRunscFlags(t *testing.T) {
 			t.Errorf("runsc flags lists -%s, which runsc's grammar does not know", name)
 			continue
 		}
-		err := exec.Command(runsc, "-"+name, "flags").Run()
+		// In a directory of its own: with a value, "flags" names the file
+		// of -debug-log, -log, -trace and the like.
+		cmd := exec.Command(runsc, "-"+name, "flags")
+		cmd.Dir = t.TempDir()
+		err := cmd.Run()
 		if boolean := err == nil; boolean == takesValue {
 			t.Errorf("runsc -%s flags: exit %v, so -%s takes a value: %v; the grammar says %v", name, err, name, !boolean, takesValue)
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/capgen-dev/capgen/plugin/ociruntime"
@@ -61,15 +62,21 @@ func (cl CommandLine) ContainerID() string {
 // positional arguments that has a record: its container. create and run
 // have none to look up: they resolve the runtime afresh.
 func (cl CommandLine) Lookup(dir string) (string, bool) {
+	r, ok := cl.LookupRecord(dir)
+	return r.Runtime, ok
+}
+
+// LookupRecord is [CommandLine.Lookup] returning the whole record.
+func (cl CommandLine) LookupRecord(dir string) (Record, bool) {
 	if cl.Command == "create" || cl.Command == "run" {
-		return "", false
+		return Record{}, false
 	}
 	for _, id := range cl.Positionals() {
-		if real, ok := Read(dir, id); ok {
-			return real, true
+		if r, ok := Read(dir, id); ok {
+			return r, true
 		}
 	}
-	return "", false
+	return Record{}, false
 }
 
 // ValidID reports whether id can name a record file: the characters runc
@@ -86,8 +93,18 @@ func ValidID(id string) bool {
 	return true
 }
 
-// Write records real as the runtime of container id, atomically.
-func Write(dir, id, real string) error {
+// A Record is what the shim records for a container at its create: the
+// real runtime, and the global options the engine ran it with, which the
+// engine need not repeat for the container's later commands (conmon runs
+// exec without Podman's --runtime-flag options).
+type Record struct {
+	Runtime string
+	Globals []string
+}
+
+// Write records r for container id, atomically: the runtime's path on the
+// first line, then each global option quoted as Go quotes strings.
+func Write(dir, id string, r Record) error {
 	if dir == "" {
 		return fmt.Errorf("no directory for the record")
 	}
@@ -97,24 +114,36 @@ func Write(dir, id, real string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	return WriteFileAtomic(filepath.Join(dir, id), []byte(real+"\n"), 0o600)
+	data := []byte(r.Runtime + "\n")
+	for _, g := range r.Globals {
+		data = append(strconv.AppendQuote(data, g), '\n')
+	}
+	return WriteFileAtomic(filepath.Join(dir, id), data, 0o600)
 }
 
-// Read returns the runtime recorded for container id, if there is a
-// record and the runtime it names is still an executable file.
-func Read(dir, id string) (string, bool) {
+// Read returns the record of container id, if there is one and the
+// runtime it names is still an executable file.
+func Read(dir, id string) (Record, bool) {
 	if dir == "" || !ValidID(id) {
-		return "", false
+		return Record{}, false
 	}
 	data, err := os.ReadFile(filepath.Join(dir, id))
-	if err != nil || len(data) > 4096 {
-		return "", false
+	if err != nil || len(data) > 64<<10 {
+		return Record{}, false
 	}
-	real := strings.TrimSuffix(string(data), "\n")
-	if st, err := os.Stat(real); err != nil || !filepath.IsAbs(real) || !st.Mode().IsRegular() || st.Mode()&0o111 == 0 {
-		return "", false
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	r := Record{Runtime: lines[0]}
+	if st, err := os.Stat(r.Runtime); err != nil || !filepath.IsAbs(r.Runtime) || !st.Mode().IsRegular() || st.Mode()&0o111 == 0 {
+		return Record{}, false
 	}
-	return real, true
+	for _, line := range lines[1:] {
+		g, err := strconv.Unquote(line)
+		if err != nil {
+			return Record{}, false
+		}
+		r.Globals = append(r.Globals, g)
+	}
+	return r, true
 }
 
 // Remove removes the record of container id, and the directory when it is

@@ -2,6 +2,7 @@ package record
 
 import (
 	"os"
+	"slices"
 	"path/filepath"
 	"testing"
 )
@@ -47,10 +48,11 @@ func TestRecords(t *testing.T) {
 	if dir != root+".capgen" {
 		t.Fatalf("records of --root %s in %s, want %s.capgen", root, dir, root)
 	}
-	if err := Write(dir, "c1", real); err != nil {
+	globals := []string{"--network=none", "--odd=a \"quoted\"\nvalue"}
+	if err := Write(dir, "c1", Record{Runtime: real, Globals: globals}); err != nil {
 		t.Fatal(err)
 	}
-	if err := Write(dir, "../c1", real); err == nil {
+	if err := Write(dir, "../c1", Record{Runtime: real}); err == nil {
 		t.Error("Write accepted the ID ../c1")
 	}
 	for _, tc := range []struct {
@@ -68,6 +70,9 @@ func TestRecords(t *testing.T) {
 		if got != tc.want || ok != (tc.want != "") {
 			t.Errorf("%q: Lookup = %q, %v; want %q", tc.args, got, ok, tc.want)
 		}
+	}
+	if r, ok := Read(dir, "c1"); !ok || !slices.Equal(r.Globals, globals) {
+		t.Errorf("Read = %+v, %v; want the global options %q", r, ok, globals)
 	}
 	if err := os.Chmod(real, 0o644); err != nil {
 		t.Fatal(err)
