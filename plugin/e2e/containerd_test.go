@@ -42,9 +42,23 @@ func startContainerdWith(t *testing.T, conf func(dir string) string) *containerd
 	return startContainerdEdited(t, conf, nil)
 }
 
+// startContainerdEnv is startContainerd with env added to the daemon's
+// environment, which its shims and their runtimes inherit.
+func startContainerdEnv(t *testing.T, env []string) *containerd {
+	t.Helper()
+	return startContainerdFull(t, func(string) string { return "disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n" }, nil, env)
+}
+
 // startContainerdEdited is startContainerdWith with edit, when not nil,
 // run on the config file before the daemon starts.
 func startContainerdEdited(t *testing.T, conf func(dir string) string, edit func(config string)) *containerd {
+	t.Helper()
+	return startContainerdFull(t, conf, edit, nil)
+}
+
+// startContainerdFull is startContainerdEdited with env added to the
+// daemon's environment.
+func startContainerdFull(t *testing.T, conf func(dir string) string, edit func(config string), env []string) *containerd {
 	t.Helper()
 	bin, err := exec.LookPath("containerd")
 	if _, errCtr := exec.LookPath("ctr"); err != nil || errCtr != nil {
@@ -67,7 +81,7 @@ func startContainerdEdited(t *testing.T, conf func(dir string) string, edit func
 		edit(filepath.Join(dir, "config.toml"))
 	}
 	c.cmd = exec.Command(bin, "--config", filepath.Join(dir, "config.toml"))
-	c.cmd.Env = append(os.Environ(), "CAPGEN_CACHE_DIR="+filepath.Join(dir, "capgen-cache"))
+	c.cmd.Env = append(append(os.Environ(), "CAPGEN_CACHE_DIR="+filepath.Join(dir, "capgen-cache")), env...)
 	startDaemon(t, c.cmd, filepath.Join(dir, "containerd.log"), 30*time.Second, func() error {
 		_, err := c.ctr("version")
 		return err
