@@ -172,3 +172,35 @@ func mustSpec(t *testing.T, config []byte) *specs.Spec {
 	}
 	return &spec
 }
+
+// capgen resolve for runsc, as an engine run with --network none would
+// write the spec: --privileged and --cap-add all name exactly what runsc
+// applies, which then runs on runsc itself, no shim in between.
+func TestE2ERunscResolve(t *testing.T) {
+	h := requireHost(t)
+	r := requireRunsc(t, h)
+	capgen := buildCapgen(t)
+	cache := t.TempDir()
+	for _, request := range [][]string{{"--privileged"}, {"--cap-add", "all"}} {
+		args := append([]string{"resolve", "--runtime", "runsc", "--runtime-flag", "network=none", "--cache-dir", cache, "--json"}, request...)
+		out, err := exec.Command(capgen, args...).Output()
+		if err != nil {
+			t.Fatalf("capgen %s: %v", strings.Join(args, " "), err)
+		}
+		var resolved struct {
+			Capabilities specs.LinuxCapabilities
+		}
+		if err := json.Unmarshal(out, &resolved); err != nil {
+			t.Fatalf("capgen resolve --json: %v\n%s", err, out)
+		}
+		c := resolved.Capabilities
+		for list, entries := range map[string][]string{"bounding": c.Bounding, "effective": c.Effective, "permitted": c.Permitted} {
+			if got := parseAll(t, entries...); got != r.applies() {
+				t.Errorf("capgen resolve %s: %s %v; want %v", strings.Join(request, " "), list, got.Strings(), r.applies().Strings())
+			}
+		}
+		spec := baseSpec(root)
+		spec.Process.Capabilities = &c
+		checkRootSets(t, "runsc running what capgen resolve "+strings.Join(request, " ")+" wrote", runConfig(t, r, marshalSpec(t, spec)), r.applies())
+	}
+}

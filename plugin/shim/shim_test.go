@@ -14,6 +14,7 @@ import (
 	"github.com/capgen-dev/capgen/capnames"
 	"github.com/capgen-dev/capgen/plugin"
 	"github.com/capgen-dev/capgen/plugin/ociruntime"
+	"github.com/capgen-dev/capgen/plugin/shim/record"
 	"github.com/opencontainers/runtime-spec/specs-go/features"
 	"go.podman.io/common/pkg/config"
 )
@@ -249,5 +250,68 @@ func TestRunNeverWidens(t *testing.T) {
 		if !strings.Contains(readFile(t, log), w) {
 			t.Errorf("no warning %q in the shim's log: %q", w, readFile(t, log))
 		}
+	}
+}
+
+// TestRunNeverPassesThroughUnread: whatever global options come before
+// create, run or exec — runc's, crun's and runsc's, as "--name value",
+// "--name=value", "-name value" or a boolean, and options the shim does not
+// know — the shim either rewrites the spec, the process or the --cap
+// values, or fails naming the option; it never hands the command to the
+// runtime unread. The runtime is a fake named runc, crun or runsc whose
+// features list every name (runc 1.1.5's); the grammars are checked
+// against the real runsc in plugin/shim/record.
+func TestRunNeverPassesThroughUnread(t *testing.T) {
+	fake, _ := shimFixture(t, allNamesFeatures())
+	globals := map[string][][]string{
+		"runc": {{"--root", "/r"}, {"--log=/l"}, {"--log-format", "json"}, {"--systemd-cgroup"}, {"--debug"}, {"--rootless", "auto"},
+			{"--criu", "/c"}, {"-root", "/r"}},
+		"crun": {{"--cgroup-manager", "disabled"}, {"--log-level=debug"}, {"--rootless", "true"}, {"--systemd-cgroup"}},
+		"runsc": {{"--network", "none"}, {"--network=none"}, {"-network", "none"}, {"--platform", "ptrace"}, {"--debug-log", "/tmp/d/"},
+			{"--root", "/r"}, {"--rootless"}, {"--net-raw"}, {"--debug"}, {"-strace"}, {"--overlay2", "root:memory"}},
+	}
+	unknown := [][]string{{"--brand-new", "x"}, {"--brand-new"}, {"--brand-new=x"}, {"-x", "y"}}
+	refused, read := 0, 0
+	for name, forms := range globals {
+		dir := t.TempDir()
+		runtime := filepath.Join(dir, name)
+		if err := os.Symlink(fake, runtime); err != nil {
+			t.Fatal(err)
+		}
+		opts, _ := testOptions(t, runtime)
+		for _, g := range append(forms, unknown...) {
+			for _, command := range []string{"create", "run", "exec"} {
+				bundle := t.TempDir()
+				config := writeConfig(t, bundle, `{"ociVersion":"1.0.2","process":{"cwd":"/","capabilities":{"bounding":["ALL_CAPS"]}}}`)
+				rest := []string{"--bundle", bundle, "id"}
+				if command == "exec" {
+					rest = []string{"--cap", "ALL_CAPS", "id", "sh"}
+				}
+				args := slices.Concat(g, []string{command}, rest)
+				next, err := Run(context.Background(), args, opts)
+				if err != nil {
+					refused++
+				} else {
+					read++
+				}
+				switch {
+				case err != nil:
+					if !errors.Is(err, record.ErrCommandLine) || !strings.Contains(err.Error(), g[0]) {
+						t.Errorf("%s %q: %v; want an error naming %s", name, args, err, g[0])
+					}
+				case command == "exec":
+					if slices.Contains(next.Args, capnames.AllCaps) {
+						t.Errorf("%s %q: exec passed through with --cap ALL_CAPS: %q", name, args, next.Args)
+					}
+				case strings.Contains(readFile(t, config), capnames.AllCaps):
+					t.Errorf("%s %q: %s passed through with its spec unread", name, args, command)
+				}
+			}
+		}
+	}
+	// "--brand-new x create" and "--brand-new create" are refused, the
+	// others read.
+	if refused != 3*3*3 || read == 0 {
+		t.Errorf("%d command lines refused, %d read; want 27 refused (the unknown options without =, before create, run, exec)", refused, read)
 	}
 }
