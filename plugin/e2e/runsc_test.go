@@ -96,6 +96,20 @@ func runscLifecycle(t *testing.T, h host, r ociRuntime, capgen string, globals [
 		err := cmd.Run()
 		return readLog(stdout), errorWith(err, readLog(stderr))
 	}
+	// The shim's features: what runsc applies, learned with the options
+	// given, and ALL_CAPS, which the shim expands.
+	doc, err := shimRun("features")
+	if err != nil {
+		t.Fatalf("capgen-runsc features: %v", err)
+	}
+	var f struct{ Linux struct{ Capabilities []string } }
+	if err := json.Unmarshal([]byte(doc), &f); err != nil {
+		t.Fatalf("capgen-runsc features: %v\n%s", err, doc)
+	}
+	names := f.Linux.Capabilities
+	if len(names) == 0 || names[len(names)-1] != capnames.AllCaps || parseAll(t, names[:len(names)-1]...) != r.applies() {
+		t.Errorf("capgen-runsc features lists %q; want runsc's names %v and ALL_CAPS", names, r.applies().Strings())
+	}
 	bundle := writeBundle(t, h, config)
 	id := containerID(t)
 	t.Cleanup(func() {

@@ -140,7 +140,7 @@ func Run(ctx context.Context, args []string, opts Options) (*Exec, error) {
 		if len(cl.Rest) > 0 {
 			return exec, nil // an option the shim does not know: the runtime's to answer
 		}
-		return nil, opts.printFeatures(ctx, real)
+		return nil, opts.printFeatures(ctx, real, globals)
 	}
 	return exec, nil
 }
@@ -325,11 +325,11 @@ func readConfigFile(path string) ([]byte, os.FileMode, error) {
 }
 
 // printFeatures prints the real runtime's features document — or, for a
-// runtime without one, a document made from its probe — with ALL_CAPS
-// added and the shim's annotation.
-func (opts Options) printFeatures(ctx context.Context, real string) error {
+// runtime without one, a document made from its probe with the global
+// options globals — with ALL_CAPS added and the shim's annotation.
+func (opts Options) printFeatures(ctx context.Context, real string, globals []string) error {
 	p := opts.prober()
-	f, err := p.Probe(ctx, real)
+	f, err := p.ProbeWith(ctx, nil, real, globals)
 	if err != nil {
 		return fmt.Errorf("runtime shim: %w", err)
 	}
