@@ -16,6 +16,8 @@
 // Invoked as capgen-NAME (a link to or copy of the binary), capgen is the
 // OCI runtime NAME with the capabilities of create and run made
 // applicable: see plugin/shim.Run. CAPGEN_CACHE_DIR moves its probe cache.
+// A binary so named whose runtime NAME does not resolve (a release named
+// capgen-linux-amd64) is capgen for capgen's own commands and flags.
 package main
 
 import (
@@ -33,7 +35,7 @@ import (
 
 func main() {
 	ociruntime.ServeReport()
-	if name, ok := strings.CutPrefix(filepath.Base(os.Args[0]), shim.Prefix); ok && name != "" {
+	if name, ok := strings.CutPrefix(filepath.Base(os.Args[0]), shim.Prefix); ok && name != "" && isShim(name, os.Args[1:]) {
 		os.Exit(runShim(name, os.Args[1:]))
 	}
 	if err := newRootCommand().Execute(); err != nil {

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/capgen-dev/capgen/plugin/engine"
+	"github.com/capgen-dev/capgen/plugin/ociruntime"
 	"github.com/capgen-dev/capgen/plugin/shim"
 )
 
@@ -18,6 +20,39 @@ import (
 // run a container's later commands with no environment, and the records
 // must be found then.
 const shimCacheEnv = "CAPGEN_CACHE_DIR"
+
+// isShim reports whether capgen invoked as capgen-NAME with args is the
+// runtime shim for NAME: always, unless args are one of capgen's own
+// commands or flags (--help, --version, version, completion, ...) and NAME
+// resolves to no runtime, as for a release binary named
+// capgen-linux-amd64. Runtime commands that share a name with capgen's
+// ("list", "--version", "help") stay the runtime's whenever it exists.
+func isShim(name string, args []string) bool {
+	if len(args) == 0 || !isCLIArg(args[0]) {
+		return true
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return true
+	}
+	_, err = ociruntime.Find(engine.Lookup(nil), name, ownBinaries(self)...)
+	return !errors.Is(err, ociruntime.ErrRuntimeNotFound)
+}
+
+// isCLIArg reports whether arg, the first argument, is one of capgen's
+// commands or top-level flags.
+func isCLIArg(arg string) bool {
+	switch arg {
+	case "--help", "-h", "--version", "-v", "help", "completion":
+		return true
+	}
+	for _, sub := range subcommands {
+		if sub().Name() == arg {
+			return true
+		}
+	}
+	return false
+}
 
 // runShim is capgen invoked as capgen-NAME: the OCI runtime NAME, with the
 // capabilities of create and run made applicable (shim.Run). It

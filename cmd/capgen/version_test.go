@@ -1,6 +1,9 @@
 package main
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -31,5 +34,33 @@ func TestVersion(t *testing.T) {
 	}
 	if _, err := runCapgen(t, "version", "extra"); err == nil {
 		t.Error("capgen version extra succeeded")
+	}
+}
+
+// TestReleaseName: a release binary named capgen-OS-ARCH is capgen, not a
+// shim for a runtime "linux-amd64" that does not exist: it answers
+// --version, version, --help and completion; a runtime command under that
+// name still fails, naming the runtime it cannot find.
+func TestReleaseName(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "capgen-linux-amd64")
+	if err := os.Rename(buildCapgen(t, t.TempDir()), bin); err != nil {
+		t.Fatal(err)
+	}
+	version, err := exec.Command(bin, "--version").Output()
+	if err != nil || !strings.HasPrefix(string(version), "capgen ") {
+		t.Fatalf("capgen-linux-amd64 --version: %q, %v; want capgen's version", version, err)
+	}
+	for _, args := range [][]string{{"version"}, {"--help"}, {"completion", "bash"}} {
+		out, err := exec.Command(bin, args...).CombinedOutput()
+		if err != nil || strings.Contains(string(out), "OCI runtime not found") {
+			t.Errorf("capgen-linux-amd64 %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	if sub, _ := exec.Command(bin, "version").Output(); string(sub) != string(version) {
+		t.Errorf("capgen-linux-amd64 version printed %q, --version %q", sub, version)
+	}
+	out, err := exec.Command(bin, "state", "x").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), `"linux-amd64"`) {
+		t.Errorf("capgen-linux-amd64 state x: %v\n%s; want the shim's error naming the runtime linux-amd64", err, out)
 	}
 }
