@@ -32,10 +32,10 @@ func EmitGo(t *Table, pkgPath, pkgName string) ([]byte, error) {
 		return nil, fmt.Errorf("package name %s is not a Go identifier other than _ and keywords", quote(pkgName))
 	}
 	if len(t.Capabilities) == 0 {
-		return nil, fmt.Errorf("%w: no capabilities to emit", ErrInvalidTable)
+		return nil, fmt.Errorf("%w: no capabilities to emit", ErrInvalidTableFile)
 	}
 	if err := t.check(); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidTable, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidTableFile, err)
 	}
 	f := jen.NewFilePathName(pkgPath, pkgName)
 	f.HeaderComment(GeneratedHeader)

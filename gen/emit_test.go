@@ -100,7 +100,7 @@ func TestEmitGoRejects(t *testing.T) {
 		if src, err := EmitGo(table, CapnamesPath, "capnames"); err == nil {
 			t.Errorf("%s: emitted\n%s", name, src)
 		} else if !strings.Contains(err.Error(), "invalid capability table") {
-			t.Errorf("%s: err = %v, want ErrInvalidTable", name, err)
+			t.Errorf("%s: err = %v, want ErrInvalidTableFile", name, err)
 		}
 	}
 }

@@ -29,8 +29,10 @@ type Entry struct {
 	Since string `json:"since"`
 }
 
-// ErrInvalidTable is wrapped by the errors about a malformed table file.
-var ErrInvalidTable = errors.New("invalid capability table")
+// ErrInvalidTableFile is wrapped by the errors about a malformed table file
+// (capabilities.json) or a table with nothing to emit; capnames.ErrInvalidTable
+// is about a table built in memory.
+var ErrInvalidTableFile = errors.New("invalid capability table file")
 
 // ReadTable reads a table written by [Table.MarshalIndent].
 func ReadTable(path string) (*Table, error) {
@@ -47,10 +49,10 @@ func DecodeTable(name string, b []byte) (*Table, error) {
 	dec.DisallowUnknownFields()
 	var t Table
 	if err := dec.Decode(&t); err != nil {
-		return nil, fmt.Errorf("%s: %w: %w", name, ErrInvalidTable, err)
+		return nil, fmt.Errorf("%s: %w: %w", name, ErrInvalidTableFile, err)
 	}
 	if err := t.check(); err != nil {
-		return nil, fmt.Errorf("%s: %w: %w", name, ErrInvalidTable, err)
+		return nil, fmt.Errorf("%s: %w: %w", name, ErrInvalidTableFile, err)
 	}
 	return &t, nil
 }

@@ -39,8 +39,8 @@ func TestDecodeTableErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := DecodeTable("t.json", []byte(tc.json))
-			if !errors.Is(err, ErrInvalidTable) {
-				t.Fatalf("err = %v, want ErrInvalidTable", err)
+			if !errors.Is(err, ErrInvalidTableFile) {
+				t.Fatalf("err = %v, want ErrInvalidTableFile", err)
 			}
 			if !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "t.json: ") {
 				t.Errorf("err = %q, want it to name t.json and say %q", err, tc.want)
@@ -88,8 +88,8 @@ func TestNamesCapnamesRejects(t *testing.T) {
 			t.Errorf("%s: err = %v, want ErrInvalidHeader at bad.h:2", name, err)
 		}
 		table := &Table{Capabilities: []Entry{{Name: name, Value: 45}}}
-		if _, err := EmitGo(table, CapnamesPath, "capnames"); !errors.Is(err, ErrInvalidTable) {
-			t.Errorf("%s: EmitGo err = %v, want ErrInvalidTable", name, err)
+		if _, err := EmitGo(table, CapnamesPath, "capnames"); !errors.Is(err, ErrInvalidTableFile) {
+			t.Errorf("%s: EmitGo err = %v, want ErrInvalidTableFile", name, err)
 		}
 	}
 	long := "CAP_" + strings.Repeat("X", 60) // 64 bytes: still a name

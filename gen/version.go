@@ -47,7 +47,7 @@ func VersionFromVersionH(src []byte) (string, error) {
 		}
 		v, err := parse(f[2])
 		if err != nil {
-			return "", fmt.Errorf("%w: line %d: %s: %v", ErrInvalidVersion, d.line, f[1], err)
+			return "", fmt.Errorf("%w: line %d: %s: %w", ErrInvalidVersion, d.line, f[1], err)
 		}
 		if prev, ok := vals[f[1]]; ok && prev != v {
 			return "", fmt.Errorf("%w: line %d: %s is defined twice, as %d and %d", ErrInvalidVersion, d.line, f[1], prev, v)
@@ -107,7 +107,7 @@ func VersionFromMakefile(src []byte) (string, error) {
 		}
 		v, err := versionComponent(value)
 		if err != nil {
-			return "", fmt.Errorf("%w: line %d: %s: %v", ErrInvalidVersion, n+1, name, err)
+			return "", fmt.Errorf("%w: line %d: %s: %w", ErrInvalidVersion, n+1, name, err)
 		}
 		if prev, ok := vals[name]; ok && prev != v {
 			return "", fmt.Errorf("%w: line %d: %s is set twice, to %d and %d", ErrInvalidVersion, n+1, name, prev, v)
@@ -161,7 +161,7 @@ func checkVersion(v string) error {
 	}
 	for _, p := range parts {
 		if _, err := versionComponent(p); err != nil {
-			return fmt.Errorf("%w: %s: %v", ErrInvalidVersion, quote(v), err)
+			return fmt.Errorf("%w: %s: %w", ErrInvalidVersion, quote(v), err)
 		}
 	}
 	return nil

@@ -63,7 +63,7 @@ func planContainerd(opts Options) ([]Change, error) {
 	}
 	var check containerdConfig
 	if _, err := toml.Decode(string(out), &check); err != nil {
-		return nil, fmt.Errorf("%w: %s with the handler added does not parse: %v", ErrConfig, path, err)
+		return nil, fmt.Errorf("%w: %s with the handler added does not parse: %w", ErrConfig, path, err)
 	}
 	if got := check.handler(opts.shimName()); got.Options.BinaryName != opts.shimPath() {
 		return nil, fmt.Errorf("%w: %s with the handler added names runc binary %q for %s", ErrConfig, path, got.Options.BinaryName, opts.shimName())
@@ -105,7 +105,7 @@ func (c containerdConfig) handler(name string) containerdHandler {
 func checkContainerdBase(path string, data []byte, name string) error {
 	var c containerdConfig
 	if _, err := toml.Decode(string(data), &c); err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrConfig, path, err)
+		return fmt.Errorf("%w: %s: %w", ErrConfig, path, err)
 	}
 	if c.Version != 2 {
 		return fmt.Errorf("%w: %s is a version %d config; configure writes version 2 (containerd 1.5 and later: containerd config migrate)", ErrConfig, path, c.Version)

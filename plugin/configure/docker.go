@@ -104,13 +104,13 @@ func decodeDaemonJSON(path string, data []byte) (top, runtimes map[string]json.R
 	top = map[string]json.RawMessage{}
 	if len(bytes.TrimSpace(data)) > 0 {
 		if err := json.Unmarshal(data, &top); err != nil || top == nil {
-			return nil, nil, fmt.Errorf("%w: %s is not a JSON object: %v", ErrConfig, path, err)
+			return nil, nil, fmt.Errorf("%w: %s is not a JSON object: %w", ErrConfig, path, err)
 		}
 	}
 	runtimes = map[string]json.RawMessage{}
 	if raw, ok := top["runtimes"]; ok {
 		if err := json.Unmarshal(raw, &runtimes); err != nil || runtimes == nil {
-			return nil, nil, fmt.Errorf("%w: %s: runtimes is not a JSON object: %v", ErrConfig, path, err)
+			return nil, nil, fmt.Errorf("%w: %s: runtimes is not a JSON object: %w", ErrConfig, path, err)
 		}
 	}
 	return top, runtimes, nil

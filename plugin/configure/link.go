@@ -25,7 +25,7 @@ func planLink(opts Options) ([]Change, error) {
 		}
 		return []Change{{Path: path, LinkTo: target, New: []byte(target)}}, nil
 	case err != nil:
-		return nil, fmt.Errorf("%w: %s exists and is not configure's link: %v", ErrConfig, path, err)
+		return nil, fmt.Errorf("%w: %s exists and is not configure's link: %w", ErrConfig, path, err)
 	case !opts.ownTarget(current):
 		return nil, fmt.Errorf("%w: %s links to %s, not to capgen or capshim", ErrConfig, path, current)
 	case opts.Remove:

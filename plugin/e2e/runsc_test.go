@@ -102,7 +102,9 @@ func runscLifecycle(t *testing.T, h host, r ociRuntime, capgen string, globals [
 	if err != nil {
 		t.Fatalf("capgen-runsc features: %v", err)
 	}
-	var f struct{ Linux struct{ Capabilities []string } }
+	var f struct {
+		Linux struct{ Capabilities []string }
+	}
 	if err := json.Unmarshal([]byte(doc), &f); err != nil {
 		t.Fatalf("capgen-runsc features: %v\n%s", err, doc)
 	}

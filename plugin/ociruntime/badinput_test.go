@@ -1,6 +1,10 @@
 package ociruntime
 
 import (
+	"context"
+	"errors"
+	"io/fs"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -72,5 +76,15 @@ func TestBadInputFeaturesNames(t *testing.T) {
 		if r.Granted != capnames.SetOf(capnames.CAP_SETUID, capnames.CAP_NET_RAW) {
 			t.Errorf("policy %v: granted %v", policy, r.Granted.Strings())
 		}
+	}
+}
+
+// TestNotFoundKeepsItsCause: the error for a runtime that is not there
+// wraps both ErrRuntimeNotFound and the file system's reason, so that a
+// caller can tell a missing file from one it may not read.
+func TestNotFoundKeepsItsCause(t *testing.T) {
+	_, err := (&Prober{DisableDiskCache: true}).Probe(context.Background(), filepath.Join(t.TempDir(), "runc"))
+	if !errors.Is(err, ErrRuntimeNotFound) || !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Probe of a missing runtime: %v; want ErrRuntimeNotFound and fs.ErrNotExist", err)
 	}
 }

@@ -8,42 +8,22 @@
 package ociruntime
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
-	"syscall"
 	"time"
-	"unicode"
 
-	"github.com/capgen-dev/capgen/capnames"
 	"github.com/capgen-dev/capgen/plugin"
-	"github.com/opencontainers/runtime-spec/specs-go/features"
-	"golang.org/x/sys/unix"
 )
 
 // Defaults of a [Prober] whose fields are zero.
 const (
 	DefaultProbeTimeout = 2 * time.Second
 	DefaultOutputLimit  = 1 << 20
-)
-
-// Annotations by which a runtime's features output names the runtime.
-const (
-	crunVersionAnnotation = "run.oci.crun.version"
-	runcVersionAnnotation = "org.opencontainers.runc.version"
-	// ShimAnnotation is the annotation of capgen's runtime shim in its
-	// features output; its value is the real runtime's path.
-	ShimAnnotation = "io.github.capgen-dev.shim"
 )
 
 // ErrRuntimeNotFound is wrapped by the errors of [Probe] for a runtime name
@@ -201,84 +181,6 @@ func TrialGlobals(globals []string) []string {
 	return kept
 }
 
-// Find resolves runtime, a path or a name (looked up in the paths lookup
-// gives for it, then in $PATH), to the absolute path of an executable
-// file. It passes over the files at except: a runtime shim's own binaries,
-// which must never find themselves. The error wraps [ErrRuntimeNotFound]
-// when nothing is found.
-func Find(lookup func(string) []string, runtime string, except ...string) (string, error) {
-	var self []binaryID
-	for _, e := range except {
-		id, err := statBinary(e)
-		if err != nil {
-			return "", fmt.Errorf("the excluded binary: %w", err)
-		}
-		self = append(self, id)
-	}
-	path, _, err := locate(lookup, runtime, self...)
-	return path, err
-}
-
-// locate resolves runtime to the path of an executable file and stats it:
-// one stat for a path, one per candidate for a name. It passes over the
-// binaries whose identities are self (a runtime shim's own), as if they
-// were not there.
-func locate(lookup func(string) []string, runtime string, self ...binaryID) (string, binaryID, error) {
-	if runtime == "" {
-		return "", binaryID{}, fmt.Errorf("%w: empty runtime name", ErrRuntimeNotFound)
-	}
-	if strings.ContainsRune(runtime, '/') {
-		path, err := filepath.Abs(runtime)
-		if err != nil {
-			return "", binaryID{}, fmt.Errorf("runtime %q: %w", runtime, err)
-		}
-		id, err := statBinary(path)
-		if err != nil {
-			return "", binaryID{}, fmt.Errorf("runtime %q: %w", runtime, err)
-		}
-		if id.oneOf(self) {
-			return "", binaryID{}, fmt.Errorf("%w: %q is the shim itself", ErrRuntimeNotFound, runtime)
-		}
-		return path, id, nil
-	}
-	var candidates []string
-	if lookup != nil {
-		candidates = lookup(runtime)
-	}
-	for _, c := range candidates {
-		if !filepath.IsAbs(c) {
-			continue // a relative entry would depend on the working directory
-		}
-		if id, err := statBinary(c); err == nil && !id.oneOf(self) {
-			return c, id, nil
-		}
-	}
-	for _, dir := range filepath.SplitList(os.Getenv("PATH")) {
-		if !filepath.IsAbs(dir) {
-			continue // as exec.LookPath refuses a result relative to "."
-		}
-		path := filepath.Join(dir, runtime)
-		if id, err := statBinary(path); err == nil && !id.oneOf(self) {
-			return path, id, nil
-		}
-	}
-	where := "the engine configures no path for it"
-	if len(candidates) > 0 {
-		where = "none of the paths the engine configures for it is an executable file (" + strings.Join(candidates, ", ") + ")"
-	}
-	return "", binaryID{}, fmt.Errorf("%w: %q: %s, and $PATH has no such executable", ErrRuntimeNotFound, runtime, where)
-}
-
-// oneOf reports whether id is one of the files others.
-func (id binaryID) oneOf(others []binaryID) bool {
-	for _, o := range others {
-		if id.Dev == o.Dev && id.Ino == o.Ino {
-			return true
-		}
-	}
-	return false
-}
-
 // probeCold answers from the cache file or by running the runtime.
 // cacheable is false for answers that may be transient (see Prober) or
 // whose binary changed while it ran.
@@ -306,7 +208,7 @@ func (p *Prober) probeCold(ctx context.Context, key cacheKey) (f *plugin.Feature
 	}
 	resolved, err := filepath.EvalSymlinks(path)
 	if err != nil {
-		return nil, false, fmt.Errorf("%w: %v", ErrRuntimeNotFound, err)
+		return nil, false, fmt.Errorf("%w: %w", ErrRuntimeNotFound, err)
 	}
 	// Run it by the path it was found at: a runtime shim is a link whose
 	// name says which runtime it is (capgen-runc -> capgen).
@@ -372,225 +274,6 @@ func (p *Prober) run(ctx context.Context, path string, globals []string) (*plugi
 	return f, cacheable, nil
 }
 
-// parseFeatures fills f from the output of "<runtime> features".
-func parseFeatures(f *plugin.Features, stdout []byte) {
-	var ff features.Features
-	if err := json.Unmarshal(stdout, &ff); err != nil {
-		f.Unknown, f.Reason = true, `"features" printed invalid JSON: `+printable(err.Error())
-		return
-	}
-	if _, ok := ff.Annotations[ShimAnnotation]; ok {
-		f.Shim = true
-	}
-	if v, ok := ff.Annotations[crunVersionAnnotation]; ok {
-		// crun maps each entry with libcap's cap_from_name, which takes
-		// decimal numerals: see read_caps in containers/crun
-		// src/libcrun/linux.c and lookupname in libcap's cap_text.c.
-		f.Version, f.Numerals = "crun "+printable(v), true
-	} else if v, ok := ff.Annotations[runcVersionAnnotation]; ok {
-		f.Version = "runc " + printable(v)
-	}
-	if ff.Linux == nil || ff.Linux.Capabilities == nil {
-		// runtime-spec: a nil list means "unknown", not "none".
-		f.Unknown, f.Reason = true, `"features" lists no linux.capabilities`
-		return
-	}
-	f.Names = slices.Clone(ff.Linux.Capabilities)
-	f.AllCaps = slices.Contains(f.Names, capnames.AllCaps)
-}
-
-// parseVersion fills f.Version and f.Numerals from the output of
-// "<runtime> --version" when its first line is "<name> version <v>".
-//
-// crun prints "crun version X" and, when built with libcap, a "+CAP" tag
-// (print_version in containers/crun src/crun.c). Every crun release maps
-// process.capabilities entries with libcap's cap_from_name (read_caps in
-// src/libcrun/linux.c), which accepts decimal numerals; a crun built without
-// libcap (HAVE_CAP unset, no "+CAP") sets no capabilities at all, so it is
-// not credited with numerals.
-func parseVersion(f *plugin.Features, stdout []byte) {
-	first, rest, _ := bytes.Cut(stdout, []byte("\n"))
-	fields := strings.Fields(string(first))
-	if len(fields) < 3 || fields[1] != "version" {
-		return
-	}
-	name, version := printable(fields[0]), printable(fields[2])
-	f.Version = name
-	if version[0] >= '0' && version[0] <= '9' {
-		// runc built with go install prints "runc version spec: ..."
-		// or "runc version unknown": no release to report.
-		f.Version += " " + version
-	}
-	f.Numerals = name == "crun" && slices.Contains(strings.Fields(string(rest)), "+CAP")
-}
-
-// output is what one run of the runtime produced. failure, when set, says
-// why its stdout is not to be used.
-// RunFeatures runs "path features" with p's timeout and output limit and
-// returns what it printed on stdout; the error says why it failed. The
-// runtime shim passes the document through.
-func (p *Prober) RunFeatures(ctx context.Context, path string) ([]byte, error) {
-	out := p.exec(ctx, path, "features")
-	if out.failure != "" {
-		return nil, fmt.Errorf("%s features: %s", path, out.failure)
-	}
-	return out.stdout, nil
-}
-
-type output struct {
-	stdout   []byte
-	failure  string
-	timedOut bool
-	// transient failures may not recur: a timeout (a loaded machine), a
-	// failure to start (process limits), SIGKILL (the OOM killer). They
-	// are not cached.
-	transient bool
-}
-
-// stderrLimit bounds the stderr kept for failure reasons.
-const stderrLimit = 4096
-
-// exec runs path with args, with p's timeout and output limit, killing its
-// process group when either is exceeded or ctx ends.
-//
-// The pipes are its own rather than os/exec's, so that it waits for their
-// end exactly as long as the timeout allows: a runtime that exits while a
-// child it left behind holds stdout costs at most the timeout, and a slow
-// reader after a normal exit is never mistaken for a failure.
-func (p *Prober) exec(ctx context.Context, path string, args ...string) output {
-	ctx, cancel := context.WithTimeout(ctx, p.timeout())
-	defer cancel()
-	stdout := &cappedBuffer{limit: p.outputLimit(), onOverflow: cancel}
-	stderr := &cappedBuffer{limit: stderrLimit}
-	cmd := exec.CommandContext(ctx, path, args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	read, err := startWithPipes(cmd, stdout, stderr)
-	if err != nil {
-		return output{failure: "could not run: " + printable(err.Error()), transient: true}
-	}
-	exited := make(chan error, 1)
-	go func() {
-		err := cmd.Wait()
-		read(ctx)
-		exited <- err
-	}()
-	select {
-	case err = <-exited:
-	case <-ctx.Done():
-		// Timeout, overflow or the caller's cancellation: the answer is
-		// known now. Kill the group (os/exec does too, from another
-		// goroutine) and let the goroutine above reap it, rather than
-		// wait for the kernel to tear down processes it may take a
-		// loaded machine a while to schedule.
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	}
-	return p.outcome(ctx, err, stdout, stderr)
-}
-
-// outcome is what a run of the runtime produced, given the context it ran
-// under, the error of its Wait (nil when the context ended first) and what
-// it wrote.
-func (p *Prober) outcome(ctx context.Context, err error, stdout, stderr *cappedBuffer) output {
-	switch {
-	case stdout.overflowed():
-		return output{failure: "output exceeds " + byteSize(p.outputLimit())}
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return output{failure: "timed out after " + p.timeout().String(), timedOut: true, transient: true}
-	case ctx.Err() != nil:
-		return output{failure: "cancelled"} // the caller's: run reports ctx.Err()
-	case err == nil:
-		return output{stdout: stdout.buf}
-	}
-	var exit *exec.ExitError
-	if !errors.As(err, &exit) {
-		return output{failure: "could not run: " + printable(err.Error()), transient: true}
-	}
-	if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return output{failure: "killed by signal " + unix.SignalName(ws.Signal()), transient: ws.Signal() == syscall.SIGKILL}
-	}
-	failure := fmt.Sprintf("exited with status %d", exit.ExitCode())
-	if msg := firstLine(stderr.buf); msg != "" {
-		failure += ": " + msg
-	}
-	return output{failure: failure}
-}
-
-// startWithPipes starts cmd with its stdout and stderr on pipes copied to
-// the given writers. The returned read waits until both pipes are drained,
-// or until ctx ends, when it closes them.
-func startWithPipes(cmd *exec.Cmd, stdout, stderr io.Writer) (read func(context.Context), err error) {
-	var readEnds, writeEnds []*os.File
-	closeAll := func(files []*os.File) {
-		for _, f := range files {
-			f.Close()
-		}
-	}
-	for range 2 {
-		r, w, err := os.Pipe()
-		if err != nil {
-			closeAll(readEnds)
-			closeAll(writeEnds)
-			return nil, err
-		}
-		readEnds, writeEnds = append(readEnds, r), append(writeEnds, w)
-	}
-	cmd.Stdout, cmd.Stderr = writeEnds[0], writeEnds[1]
-	err = cmd.Start()
-	closeAll(writeEnds) // the child has its copies
-	if err != nil {
-		closeAll(readEnds)
-		return nil, err
-	}
-	var wg sync.WaitGroup
-	for i, w := range []io.Writer{stdout, stderr} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			io.Copy(w, readEnds[i])
-		}()
-	}
-	drained := make(chan struct{})
-	go func() { wg.Wait(); close(drained) }()
-	return func(ctx context.Context) {
-		select {
-		case <-drained:
-		case <-ctx.Done():
-		}
-		closeAll(readEnds) // unblocks the copies if something still holds a pipe
-		<-drained
-	}, nil
-}
-
-// cappedBuffer keeps up to limit bytes and discards the rest, noting the
-// overflow and calling onOverflow once. Only overflowed may be called while
-// a Write may still be running.
-type cappedBuffer struct {
-	buf        []byte
-	limit      int64
-	overflow   atomic.Bool
-	onOverflow func()
-}
-
-func (b *cappedBuffer) Write(data []byte) (int, error) {
-	if b.overflow.Load() {
-		return len(data), nil
-	}
-	room := b.limit - int64(len(b.buf))
-	if int64(len(data)) <= room {
-		b.buf = append(b.buf, data...)
-		return len(data), nil
-	}
-	b.buf = append(b.buf, data[:room]...)
-	b.overflow.Store(true)
-	if b.onOverflow != nil {
-		b.onOverflow()
-	}
-	return len(data), nil
-}
-
-func (b *cappedBuffer) overflowed() bool { return b.overflow.Load() }
-
 func (p *Prober) timeout() time.Duration {
 	if p.Timeout > 0 {
 		return p.Timeout
@@ -638,56 +321,4 @@ func clone(f *plugin.Features) *plugin.Features {
 	c := *f
 	c.Names = slices.Clone(f.Names)
 	return &c
-}
-
-// maxMessage bounds the runtime-provided text quoted in a reason.
-const maxMessage = 200
-
-// firstLine returns the first non-empty line of b, made printable.
-func firstLine(b []byte) string {
-	for line := range strings.Lines(string(b)) {
-		if line = strings.TrimSpace(line); line != "" {
-			return printable(line)
-		}
-	}
-	return ""
-}
-
-// printable replaces control and other unprintable characters of text a
-// runtime wrote, so a reason cannot drive a terminal, and bounds its length.
-func printable(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsPrint(r) {
-			return r
-		}
-		return '?'
-	}, s)
-	if r := []rune(s); len(r) > maxMessage {
-		s = string(r[:maxMessage]) + "…"
-	}
-	return s
-}
-
-// byteSize formats n as the limits are usually given: "1 MiB", "64 KiB".
-func byteSize(n int64) string {
-	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
-	}
-	return fmt.Sprintf("%d bytes", n)
-}
-
-// statBinary returns the identity of the executable file at path, following
-// symbolic links.
-func statBinary(path string) (binaryID, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return binaryID{}, fmt.Errorf("%w: %v", ErrRuntimeNotFound, err)
-	}
-	if !st.Mode().IsRegular() || st.Mode().Perm()&0o111 == 0 {
-		return binaryID{}, fmt.Errorf("%w: %s is not an executable file", ErrRuntimeNotFound, path)
-	}
-	return identity(st), nil
 }

@@ -18,18 +18,18 @@ func trialScope() (capnames.Set, error) {
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	var data [2]unix.CapUserData
 	if err := unix.Capget(&hdr, &data[0]); err != nil {
-		return 0, fmt.Errorf("%w: capget: %v", errTrialUnavailable, err)
+		return 0, fmt.Errorf("%w: capget: %w", errTrialUnavailable, err)
 	}
 	if data[0].Effective&(1<<unix.CAP_SYS_ADMIN) == 0 {
 		return 0, fmt.Errorf("%w, which this process (uid %d) does not have", errTrialUnprivileged, os.Geteuid())
 	}
 	last, err := capnames.KernelLast()
 	if err != nil {
-		return 0, fmt.Errorf("%w: %v", errTrialUnavailable, err)
+		return 0, fmt.Errorf("%w: %w", errTrialUnavailable, err)
 	}
 	bounding, err := capnames.Bounding()
 	if err != nil {
-		return 0, fmt.Errorf("%w: %v", errTrialUnavailable, err)
+		return 0, fmt.Errorf("%w: %w", errTrialUnavailable, err)
 	}
 	return capnames.UpTo(last).Intersect(bounding), nil
 }
