@@ -75,15 +75,13 @@ check() { # name set-function
 		_ "github.com/capgen-dev/capgen/gen"
 		_ "github.com/capgen-dev/capgen/plugin"
 		_ "github.com/capgen-dev/capgen/plugin/engine"
-		_ "github.com/capgen-dev/capgen/plugin/ocihook"
 		_ "github.com/capgen-dev/capgen/plugin/ociruntime"
-		_ "github.com/capgen-dev/capgen/plugin/shim"
 	)
 	EOF
 	local pkgs=(github.com/capgen-dev/capgen/capnames github.com/capgen-dev/capgen/gen
 		github.com/capgen-dev/capgen/plugin github.com/capgen-dev/capgen/plugin/engine
-		github.com/capgen-dev/capgen/plugin/ocihook github.com/capgen-dev/capgen/plugin/ociruntime
-		github.com/capgen-dev/capgen/plugin/shim github.com/capgen-dev/capgen/cmd/capgen)
+		github.com/capgen-dev/capgen/internal/ocihook github.com/capgen-dev/capgen/plugin/ociruntime
+		github.com/capgen-dev/capgen/internal/shim github.com/capgen-dev/capgen/cmd/capgen)
 	(
 		cd "$dir"
 		go mod tidy

@@ -10,7 +10,7 @@ import (
 
 // Whatever an image, a user or a pod spec sets as annotations, a rewrite
 // grants no more than for the same spec without them: the hook's and the
-// shim's (plugin/shim tests the shim itself). The one exception is the hook
+// shim's (internal/shim tests the shim itself). The one exception is the hook
 // told by its administrator to trust Podman's privileged marker
 // (Target.TrustPrivileged), for that marker's "TRUE".
 

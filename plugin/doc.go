@@ -15,8 +15,8 @@
 //
 // Learning a runtime's Features is plugin/ociruntime's concern;
 // containers.conf, runtime lookup and the Podman and Buildah entry points
-// are plugin/engine's; the hook and the shim are plugin/ocihook and
-// plugin/shim.
+// are plugin/engine's; the hook and the shim are internal/ocihook and
+// internal/shim.
 //
 // Nothing is ever granted outside what was requested, what the kernel has,
 // the bounding set of the process starting the runtime and what the runtime

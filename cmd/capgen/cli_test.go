@@ -13,8 +13,8 @@ import (
 
 	"github.com/capgen-dev/capgen/capnames"
 	"github.com/capgen-dev/capgen/gen"
+	"github.com/capgen-dev/capgen/internal/configure"
 	"github.com/capgen-dev/capgen/plugin"
-	"github.com/capgen-dev/capgen/plugin/configure"
 )
 
 // runCapgen runs the command in-process with args and returns its output.

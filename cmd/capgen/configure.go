@@ -6,7 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/capgen-dev/capgen/plugin/configure"
+	"github.com/capgen-dev/capgen/internal/configure"
 	"github.com/spf13/cobra"
 )
 

@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/capgen-dev/capgen/internal/ocihook"
 	"github.com/capgen-dev/capgen/plugin"
 	"github.com/capgen-dev/capgen/plugin/engine"
-	"github.com/capgen-dev/capgen/plugin/ocihook"
 	"github.com/spf13/cobra"
 )
 

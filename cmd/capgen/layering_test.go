@@ -28,14 +28,14 @@ func TestLayering(t *testing.T) {
 		"plugin/ociruntime": {"github.com/opencontainers/runtime-spec/", "golang.org/x/sys/"},
 		"plugin/engine": {"go.podman.io/", "github.com/opencontainers/runtime-spec/", "github.com/opencontainers/runtime-tools/generate",
 			"github.com/BurntSushi/toml"}, // containers.conf's parser, as go.podman.io/common uses it
-		"plugin/ocihook":     {"github.com/opencontainers/runtime-spec/"},
-		"plugin/shim":        {"github.com/opencontainers/runtime-spec/", "go.podman.io/common/pkg/config"},
-		"plugin/shim/record": nil,
-		"plugin/configure":   {"go.podman.io/common/pkg/config", "go.podman.io/common/pkg/hooks/1.0.0", "github.com/BurntSushi/toml", "github.com/opencontainers/runtime-spec/"},
-		"cmd/capshim":        nil,
+		"internal/ocihook":     {"github.com/opencontainers/runtime-spec/"},
+		"internal/shim":        {"github.com/opencontainers/runtime-spec/", "go.podman.io/common/pkg/config"},
+		"internal/shim/record": nil,
+		"internal/configure":   {"go.podman.io/common/pkg/config", "go.podman.io/common/pkg/hooks/1.0.0", "github.com/BurntSushi/toml", "github.com/opencontainers/runtime-spec/"},
+		"cmd/capshim":          nil,
 	}
 	layer := map[string]int{"capnames": 0, "gen": 0, "plugin": 1, "plugin/ociruntime": 2, "plugin/engine": 3,
-		"plugin/shim/record": 3, "plugin/configure": 4, "plugin/ocihook": 4, "plugin/shim": 4, "cmd/capgen": 5, "cmd/capshim": 5}
+		"internal/shim/record": 3, "internal/configure": 4, "internal/ocihook": 4, "internal/shim": 4, "cmd/capgen": 5, "cmd/capshim": 5}
 	for pkg, allowed := range external {
 		files, err := filepath.Glob(filepath.Join("../..", pkg, "*.go"))
 		if err != nil || len(files) == 0 {

@@ -15,7 +15,7 @@
 //
 // Invoked as capgen-NAME (a link to or copy of the binary), capgen is the
 // OCI runtime NAME with the capabilities of create and run made
-// applicable: see plugin/shim.Run. CAPGEN_CACHE_DIR moves its probe cache.
+// applicable: see internal/shim.Run. CAPGEN_CACHE_DIR moves its probe cache.
 // A binary so named whose runtime NAME does not resolve (a release named
 // capgen-linux-amd64) is capgen for capgen's own commands and flags.
 package main
@@ -27,8 +27,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/capgen-dev/capgen/internal/shim"
 	"github.com/capgen-dev/capgen/plugin/ociruntime"
-	"github.com/capgen-dev/capgen/plugin/shim"
 
 	"github.com/spf13/cobra"
 )

@@ -9,9 +9,9 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/capgen-dev/capgen/internal/shim"
 	"github.com/capgen-dev/capgen/plugin/engine"
 	"github.com/capgen-dev/capgen/plugin/ociruntime"
-	"github.com/capgen-dev/capgen/plugin/shim"
 )
 
 // shimCacheEnv moves the shim's probe cache and its log, which take no

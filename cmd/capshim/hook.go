@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/capgen-dev/capgen/internal/ocihook"
 	"github.com/capgen-dev/capgen/plugin"
-	"github.com/capgen-dev/capgen/plugin/ocihook"
 	"github.com/capgen-dev/capgen/plugin/ociruntime"
 )
 

@@ -13,7 +13,7 @@
 // As "capshim hook --runtime PATH [--policy P] [--widen-privileged]
 // [--cache-dir DIR] [--input FILE]" it is capgen hook, for a runtime named
 // by its path. Every other command line it hands, unchanged and under the
-// same name, to the capgen beside it (see plugin/shim.Run and capgen
+// same name, to the capgen beside it (see internal/shim.Run and capgen
 // hook), which also names runtimes through containers.conf.
 package main
 
@@ -23,8 +23,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/capgen-dev/capgen/internal/shim/record"
 	"github.com/capgen-dev/capgen/plugin/ociruntime"
-	"github.com/capgen-dev/capgen/plugin/shim/record"
 )
 
 func main() {

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/capgen-dev/capgen/plugin/shim"
+	"github.com/capgen-dev/capgen/internal/shim"
 )
 
 // Debian's containerd 1.6.20, driven by ctr, with the shim as the runc

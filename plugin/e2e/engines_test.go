@@ -17,9 +17,9 @@ import (
 	"time"
 
 	"github.com/capgen-dev/capgen/capnames"
+	"github.com/capgen-dev/capgen/internal/shim"
 	"github.com/capgen-dev/capgen/plugin"
 	"github.com/capgen-dev/capgen/plugin/ociruntime"
-	"github.com/capgen-dev/capgen/plugin/shim"
 )
 
 // The real engines of this machine — Debian's podman 4.3.1 and buildah

@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/capgen-dev/capgen/plugin/shim"
+	"github.com/capgen-dev/capgen/internal/shim"
 )
 
 // Rootless podman 4.3.1 and buildah 1.28.2, run by a test user with

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/capgen-dev/capgen/plugin/shim"
+	"github.com/capgen-dev/capgen/internal/shim"
 )
 
 // runsc through the engines, each passing runsc's global options its own

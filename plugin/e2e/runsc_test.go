@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/capgen-dev/capgen/capnames"
-	"github.com/capgen-dev/capgen/plugin/shim"
+	"github.com/capgen-dev/capgen/internal/shim"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/capgen-dev/capgen/capnames"
-	"github.com/capgen-dev/capgen/plugin/shim"
-	"github.com/capgen-dev/capgen/plugin/shim/record"
+	"github.com/capgen-dev/capgen/internal/shim"
+	"github.com/capgen-dev/capgen/internal/shim/record"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 

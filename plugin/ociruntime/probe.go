@@ -123,7 +123,7 @@ func (p *Prober) ProbeIn(ctx context.Context, lookup func(string) []string, runt
 
 // ProbeWith is [Prober.ProbeIn] for the runtime as an engine runs it, with
 // the global options globals, each as "--name=value" or "--name" (as
-// plugin/shim/record reads them): runsc, for one, starts no container
+// internal/shim/record reads them): runsc, for one, starts no container
 // without its --network option on this kind of host, and applies
 // CAP_NET_RAW only with --net-raw. The options that only say where the
 // runtime keeps state and logs or how it manages cgroups are left out

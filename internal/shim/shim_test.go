@@ -12,9 +12,9 @@ import (
 	"testing"
 
 	"github.com/capgen-dev/capgen/capnames"
+	"github.com/capgen-dev/capgen/internal/shim/record"
 	"github.com/capgen-dev/capgen/plugin"
 	"github.com/capgen-dev/capgen/plugin/ociruntime"
-	"github.com/capgen-dev/capgen/plugin/shim/record"
 	"github.com/opencontainers/runtime-spec/specs-go/features"
 	"go.podman.io/common/pkg/config"
 )
@@ -260,7 +260,7 @@ func TestRunNeverWidens(t *testing.T) {
 // values, or fails naming the option; it never hands the command to the
 // runtime unread. The runtime is a fake named runc, crun or runsc whose
 // features list every name (runc 1.1.5's); the grammars are checked
-// against the real runsc in plugin/shim/record.
+// against the real runsc in internal/shim/record.
 func TestRunNeverPassesThroughUnread(t *testing.T) {
 	fake, _ := shimFixture(t, allNamesFeatures())
 	globals := map[string][][]string{

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/capgen-dev/capgen/plugin/shim/record"
+	"github.com/capgen-dev/capgen/internal/shim/record"
 )
 
 // Apply carries out changes in order. A file it modifies is backed up

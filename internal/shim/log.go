@@ -8,8 +8,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/capgen-dev/capgen/internal/shim/record"
 	"github.com/capgen-dev/capgen/plugin/ociruntime"
-	"github.com/capgen-dev/capgen/plugin/shim/record"
 )
 
 // The shim's warnings never go to its stdout or stderr: with no terminal

@@ -3,7 +3,7 @@ package configure_test
 import (
 	"fmt"
 
-	"github.com/capgen-dev/capgen/plugin/configure"
+	"github.com/capgen-dev/capgen/internal/configure"
 )
 
 func ExampleRuntimeClass() {

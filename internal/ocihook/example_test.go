@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/capgen-dev/capgen/internal/ocihook"
 	"github.com/capgen-dev/capgen/plugin"
-	"github.com/capgen-dev/capgen/plugin/ocihook"
 )
 
 // The main function of a precreate hook: containers.conf's hooks run it
