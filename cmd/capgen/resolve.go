@@ -133,19 +133,12 @@ func resolveRequest(cmd *cobra.Command, o *resolveOptions, probe probeFunc) (plu
 	if err != nil {
 		return plugin.Request{}, err
 	}
-	req := plugin.Request{
-		Privileged: o.privileged,
-		Defaults:   defaults,
-		Adds:       o.adds,
-		Drops:      o.drops,
-		User:       o.user,
-		KeepID:     keepID,
-		Policy:     policy,
-		Runtime:    features,
-	}
+	c := plugin.PodmanContainer{Privileged: o.privileged, Defaults: defaults, Adds: o.adds, Drops: o.drops, User: o.user, KeepID: keepID}
 	if cmd.Flags().Changed("image-label") {
-		req.ImageLabel = &o.imageLabel
+		c.Labels = map[string]string{plugin.ImageLabel: o.imageLabel}
 	}
+	req := plugin.PodmanRequest(c)
+	req.Policy, req.Runtime = policy, features
 	if os.Geteuid() != 0 {
 		// An unprivileged user's engine is rootless: its containers run
 		// in a user namespace, whose bounding set is full.

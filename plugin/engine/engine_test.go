@@ -139,8 +139,8 @@ func podmanBlock(g *generate.Generator, defaults []string, c PodmanContainer) er
 			return err
 		}
 		caplist = intersect(merged, bounding)
-		if label := imageLabel(c.Labels); label != nil {
-			asked := strings.Split(*label, ",")
+		if label, ok := podmanImageLabel(c.Labels); ok {
+			asked := strings.Split(label, ",")
 			if len(asked) == 1 && asked[0] == "" {
 				caplist = []string{}
 			} else if required, err := capabilities.MergeCapabilities(nil, asked, nil); err != nil {
@@ -164,6 +164,18 @@ func podmanBlock(g *generate.Generator, defaults []string, c PodmanContainer) er
 	userCaps := intersect(added, bounding)
 	caps.Effective, caps.Permitted, caps.Ambient, caps.Inheritable = userCaps, userCaps, userCaps, userCaps
 	return nil
+}
+
+// podmanImageLabel finds the image's capabilities label among a
+// container's labels as Podman does: the first of common's
+// ContainerImageLabels.
+func podmanImageLabel(labels map[string]string) (string, bool) {
+	for _, key := range capabilities.ContainerImageLabels {
+		if value, ok := labels[key]; ok {
+			return value, true
+		}
+	}
+	return "", false
 }
 
 // intersect returns the entries of a that b holds.

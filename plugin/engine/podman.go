@@ -4,12 +4,10 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/capgen-dev/capgen/plugin"
 	"github.com/capgen-dev/capgen/plugin/ociruntime"
 	"github.com/opencontainers/runtime-tools/generate"
-	"go.podman.io/common/pkg/capabilities"
 	"go.podman.io/common/pkg/config"
 )
 
@@ -38,6 +36,14 @@ type PodmanContainer struct {
 	KeepID          bool              // s.UserNS.NSMode == specgen.KeepID
 	Labels          map[string]string // s.Labels: the image label io.containers.capabilities is read from here
 	OCIRuntime      string            // s.OCIRuntime; "" for rtc.Engine.OCIRuntime
+}
+
+// request is c as the core states Podman's merge, with defaults.
+func (c PodmanContainer) request(defaults []string) plugin.Request {
+	return plugin.PodmanRequest(plugin.PodmanContainer{
+		Privileged: c.Privileged, Defaults: defaults, Adds: c.CapAdd, Drops: c.CapDrop,
+		User: c.User, KeepID: c.KeepID, Labels: c.Labels,
+	})
 }
 
 // Podman does what the capability block of Podman's
@@ -81,26 +87,8 @@ func (r Recipe) Podman(g *generate.Generator, rtc *config.Config, c PodmanContai
 	if c.Privileged {
 		g.SetupPrivileged(true)
 	}
-	report, err := plugin.Apply(g.Config, plugin.Request{
-		Privileged: c.Privileged,
-		Defaults:   defaults,
-		Adds:       c.CapAdd,
-		Drops:      c.CapDrop,
-		User:       c.User,
-		KeepID:     c.KeepID,
-		ImageLabel: imageLabel(c.Labels),
-		Runtime:    features,
-	})
+	req := c.request(defaults)
+	req.Runtime = features
+	report, err := plugin.Apply(g.Config, req)
 	return report, commonError(err)
-}
-
-// imageLabel returns the image's capabilities label as Podman finds it in
-// the container's labels, or nil.
-func imageLabel(labels map[string]string) *string {
-	for key, value := range labels {
-		if slices.Contains(capabilities.ContainerImageLabels, key) {
-			return &value
-		}
-	}
-	return nil
 }
