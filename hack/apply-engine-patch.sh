@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # hack/apply-engine-patch.sh [-p PATCH] [-c COMMON] DIR applies a patch of
 # hack/engine-patches.sh to the module source tree DIR (a checkout or a
-# writable copy of the release) as README.md's "In Podman and Buildah"
+# writable copy of the release) as docs/engine-patches.md
 # says: patch -p1, require capgen (this checkout, through a replace) and,
 # with -c, build against the patched go.podman.io/common in COMMON; then
 # go mod tidy. hack/verify-engines.sh applies every patch with it.

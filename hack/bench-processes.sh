@@ -26,7 +26,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# As the README installs it: without cgo, which costs each process ~2 ms
+# As make install builds it: without cgo, which costs each process ~2 ms
 # of dynamic linking here and which capgen does not need.
 CGO_ENABLED=0 go build -o "$work/capgen" ./cmd/capgen
 CGO_ENABLED=0 go build -o "$work/capshim" ./cmd/capshim

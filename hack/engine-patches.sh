@@ -4,7 +4,7 @@
 # OUTDIR/common-v0.67.1.patch, podman-v5.8.2.patch, buildah-v1.44.0.patch.
 # It downloads the released sources from the Go module proxy and runs
 # hack/enginepatch, which edits them; apply each with patch -p1 from the
-# module's root (README.md, "In Podman and Buildah").
+# module's root (docs/engine-patches.md).
 set -euo pipefail
 if [ $# -ne 1 ]; then
 	echo "usage: $0 OUTDIR" >&2

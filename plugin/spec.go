@@ -20,7 +20,7 @@ import (
 // An annotation alone never widens a container: images, users and pod specs
 // can set annotations, and engines copy them into the spec (Podman 4.0 to
 // 4.5 copies an image's, every Podman a user's and a kube YAML's, CRI a
-// pod's). The README's security section lists every input capgen reads.
+// pod's). docs/security.md lists every input capgen reads.
 const (
 	// CapabilitiesAnnotation is capgen's former request for every
 	// capability. Up to commit 2d0648b the hook widened any container

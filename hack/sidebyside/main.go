@@ -1,7 +1,7 @@
 // Command sidebyside runs unmodified and patched builds of Podman and
 // Buildah side by side as real engines, on real OCI runtimes, compares
 // what each container got with an expectation file and prints the table
-// README.md quotes:
+// docs/engine-patches.md quotes:
 //
 //	sidebyside -expect FILE -work DIR -busybox PATH \
 //		-runtime runc-1.1.5=PATH -runtime runc-1.0.0-rc92=PATH \

@@ -132,7 +132,7 @@ func compare(exp *expectation, rows []measured, w io.Writer) (bool, error) {
 	return ok, nil
 }
 
-// printTable prints the measured rows as the Markdown tables README.md
+// printTable prints the measured rows as the Markdown tables docs/engine-patches.md
 // quotes, one per engine, with the reasons.
 func printTable(w io.Writer, cfg config, exp *expectation, rows []measured) {
 	reasons := map[string]string{}

@@ -364,7 +364,7 @@ func TestLinkOfItsOwn(t *testing.T) {
 }
 
 // TestHookFileIsTheShippedOne: the hook file configure writes is
-// cmd/capgen/hooks.d/99-capgen.json, the one the README installs by hand,
+// cmd/capgen/hooks.d/99-capgen.json, the one docs/hook.md installs by hand,
 // but for the binary's path.
 func TestHookFileIsTheShippedOne(t *testing.T) {
 	shipped, err := os.ReadFile("../../cmd/capgen/hooks.d/99-capgen.json")

@@ -275,11 +275,11 @@ func nofile(t *testing.T) string {
 	return f[0] + ":" + f[1]
 }
 
-// shippedHook is the hooks.d file the README installs.
+// shippedHook is the hooks.d file docs/hook.md installs.
 const shippedHook = "../../cmd/capgen/hooks.d/99-capgen.json"
 
 // writeHook installs the shipped hooks.d file into a new hooks directory
-// as the README says, for runtime, with capgen's path and the test's cache
+// as docs/hook.md says, for runtime, with capgen's path and the test's cache
 // directory put in and args added to the hook's arguments.
 func (e *engines) writeHook(t *testing.T, runtime string, args ...string) string {
 	t.Helper()
@@ -332,7 +332,7 @@ func checkRootSets(t *testing.T, what string, got plugin.Sets, want capnames.Set
 	t.Logf("%s: CapBnd %s CapEff %s", what, got.Bounding.Bitmap(), got.Effective.Bitmap())
 }
 
-// Podman 4.3.1 with capgen's hook as the README installs it (every
+// Podman 4.3.1 with capgen's hook as docs/hook.md installs it (every
 // container): --privileged, with and without --widen-privileged,
 // --cap-add=all, --cap-drop and --user 1000 --cap-add net_bind_service.
 func TestE2EPodmanHook(t *testing.T) {

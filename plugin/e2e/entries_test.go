@@ -15,7 +15,7 @@ import (
 )
 
 // What each runtime of the matrix does with each kind of entry, measured:
-// these runs are the source of the README's compatibility table, and each
+// these runs are the source of docs/compatibility.md's table, and each
 // outcome is checked against what the release is known to do.
 
 // entryKinds are the entries tried, each beside CAP_CHOWN in bounding,
@@ -119,19 +119,19 @@ func TestE2EEntryKinds(t *testing.T) {
 			}
 			row := fmt.Sprintf("| %s | %s | %s | %s | %s | %s | %s | `%s` |", r.name, cells[0], cells[1], cells[2], cells[3],
 				f.Source, rep.Policy, got.Bounding.Bitmap())
-			t.Logf("README row: %s", row)
-			if readme := readmeRow(t, r.name); readme != row {
-				t.Errorf("README.md's compatibility row for %s:\n%s\nwhat this run measured:\n%s", r.name, readme, row)
+			t.Logf("docs/compatibility.md row: %s", row)
+			if documented := compatibilityRow(t, r.name); documented != row {
+				t.Errorf("docs/compatibility.md's row for %s:\n%s\nwhat this run measured:\n%s", r.name, documented, row)
 			}
 		})
 	}
 }
 
-// readmeRow returns the line of README.md's compatibility table for the
+// compatibilityRow returns the line of docs/compatibility.md's table for the
 // runtime name, or "".
-func readmeRow(t *testing.T, name string) string {
+func compatibilityRow(t *testing.T, name string) string {
 	t.Helper()
-	data, err := os.ReadFile("../../README.md")
+	data, err := os.ReadFile("../../docs/compatibility.md")
 	if err != nil {
 		t.Fatal(err)
 	}

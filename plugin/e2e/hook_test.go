@@ -34,7 +34,7 @@ func buildCommand(t *testing.T, dir, name string) string {
 	bin := filepath.Join(dir, name)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	// Statically linked, as the README builds it: a trial runs it inside
+	// Statically linked, as make install builds it: a trial runs it inside
 	// the container of a sandboxed runtime (ociruntime.ServeReport).
 	cmd := exec.CommandContext(ctx, goTool, "build", "-o", bin, "github.com/capgen-dev/capgen/cmd/"+name)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")

@@ -12,7 +12,7 @@ package ociruntime
 // commands around it). Files that are not executable, such as the log a
 // wrapper appends to, are left out: they change at every run. A compiled
 // wrapper, a script that computes the name of what it runs or reads it from
-// a configuration file, stays invisible: see README's troubleshooting.
+// a configuration file, stays invisible: see docs/troubleshooting.md.
 
 import (
 	"bytes"
