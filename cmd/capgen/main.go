@@ -4,11 +4,11 @@
 //
 // Usage:
 //
-//	capgen list [--json] [--runtime R [--cache-dir DIR]]
+//	capgen list [--json] [--runtime R [--runtime-flag OPTION]... [--cache-dir DIR]]
 //	capgen generate [--header FILE[=VERSION]]... [--kernel-tree DIR] [--man-page FILE] [--out DIR]
 //	capgen parse FILE [--json]
 //	capgen verify
-//	capgen resolve [--runtime R] [--policy P] [--cap-add X]... [--cap-drop X]... [--privileged] [--user U] [--userns MODE] [--json] [--cache-dir DIR]
+//	capgen resolve [--runtime R] [--runtime-flag OPTION]... [--policy P] [--cap-add X]... [--cap-drop X]... [--privileged] [--user U] [--userns MODE] [--json] [--cache-dir DIR]
 //	capgen hook [--runtime R] [--policy P] [--widen-privileged] [--cache-dir DIR]
 //	capgen configure --engine podman|buildah|docker|containerd [--mode hook|shim] [--runtime NAME] [--config FILE] [--set-default] [--remove] [--dry-run]
 //	capgen version    (also capgen --version)

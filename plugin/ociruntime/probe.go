@@ -1,7 +1,10 @@
 // Package ociruntime learns what an OCI runtime applies in
 // process.capabilities: from its features command, its --version, or a
-// trial with throwaway containers, with a cache keyed on the runtime
-// binary's identity so that it is never stale. A [Prober] does the work;
+// trial with throwaway containers (read on the host, or from inside a
+// sandboxed runtime's container), run with the global options the engine
+// gives the runtime, with a cache keyed on the runtime binary's identity
+// (and a wrapper script's runtime's) and those options, so that it is never
+// stale. A [Prober] does the work;
 // [Probe] uses a process-wide one. It takes a runtime path, or a name and a
 // lookup function (plugin/engine.Lookup reads containers.conf), and imports
 // no go.podman.io package, so that go.podman.io/common can import it.
