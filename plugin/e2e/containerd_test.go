@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/capgen-dev/capgen/capnames"
 	"github.com/capgen-dev/capgen/internal/shim"
 )
 
@@ -124,34 +125,7 @@ func TestE2EContainerdShim(t *testing.T) {
 			continue // containerd's runc v2 shim runs crun here only behind the hybrid-cgroup wrapper
 		}
 		t.Run(r.name, func(t *testing.T) {
-			id := containerID(t)
-			out, err := c.ctr("run", "--rm", "--privileged", "--runc-binary", er.shim, image, id, "grep", "Cap", "/proc/self/status")
-			if err != nil {
-				t.Fatal(err)
-			}
-			checkRootSets(t, "ctr run --privileged", mustStatus(t, out), r.applies())
-			noShimMessages(t, "ctr run", out)
-
-			long := containerID(t)
-			if _, err := c.ctr("run", "-d", "--privileged", "--runc-binary", er.shim, image, long, "/bin/busybox", "sleep", "60"); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				c.ctr("task", "kill", "-s", "KILL", long)
-				c.ctr("task", "delete", "-f", long)
-				c.ctr("container", "delete", long)
-			})
-			out, err = c.ctr("task", "exec", "--exec-id", "capgen-exec", long, "grep", "Cap", "/proc/self/status")
-			if err != nil {
-				t.Fatal(err)
-			}
-			checkRootSets(t, "ctr task exec into the privileged container", mustStatus(t, out), r.applies())
-			noShimMessages(t, "ctr task exec", out)
-			c.ctr("task", "kill", "-s", "KILL", long)
-			waitTaskGone(t, c, long)
-			if _, err := c.ctr("container", "delete", long); err != nil {
-				t.Fatal(err)
-			}
+			ctrPrivileged(t, c, er.shim, image, r.applies())
 			if list, _ := exec.Command(r.path, "--root", c.runcRoot(), "list", "-q").Output(); strings.TrimSpace(string(list)) != "" {
 				t.Errorf("runc --root %s list after the containers were removed: %q", c.runcRoot(), list)
 			}
@@ -159,6 +133,42 @@ func TestE2EContainerdShim(t *testing.T) {
 				t.Errorf("shim records left behind: %q", left)
 			}
 		})
+	}
+}
+
+// ctrPrivileged runs, with runtime as the runc binary of containerd's runc
+// v2 shim, `ctr run --privileged` of a container printing its sets, and
+// `ctr task exec` into a privileged container, checks that both get want
+// and that no message of the shim reached their output, and removes the
+// containers.
+func ctrPrivileged(t *testing.T, c *containerd, runtime, image string, want capnames.Set) {
+	t.Helper()
+	out, err := c.ctr("run", "--rm", "--privileged", "--runc-binary", runtime, image, containerID(t), "grep", "Cap", "/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRootSets(t, "ctr run --privileged through "+filepath.Base(runtime), mustStatus(t, out), want)
+	noShimMessages(t, "ctr run", out)
+
+	long := containerID(t)
+	if _, err := c.ctr("run", "-d", "--privileged", "--runc-binary", runtime, image, long, "/bin/busybox", "sleep", "60"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c.ctr("task", "kill", "-s", "KILL", long)
+		c.ctr("task", "delete", "-f", long)
+		c.ctr("container", "delete", long)
+	})
+	out, err = c.ctr("task", "exec", "--exec-id", "capgen-exec", long, "grep", "Cap", "/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRootSets(t, "ctr task exec into the privileged container", mustStatus(t, out), want)
+	noShimMessages(t, "ctr task exec", out)
+	c.ctr("task", "kill", "-s", "KILL", long)
+	waitTaskGone(t, c, long)
+	if _, err := c.ctr("container", "delete", long); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -111,30 +111,7 @@ func TestE2ERunscContainerd(t *testing.T) {
 	} else {
 		t.Logf("ctr run --privileged on runsc without capgen: %s", lastLines(err.Error(), 1))
 	}
-	out, err := c.ctr("run", "--rm", "--privileged", "--runc-binary", re.wshim, image, containerID(t), "grep", "Cap", "/proc/self/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkRootSets(t, "ctr run --privileged through capgen-runsc-nonet", mustStatus(t, out), re.r.applies())
-	long := containerID(t)
-	if _, err := c.ctr("run", "-d", "--privileged", "--runc-binary", re.wshim, image, long, "/bin/busybox", "sleep", "600"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c.ctr("task", "kill", "-s", "KILL", long)
-		c.ctr("task", "delete", "-f", long)
-		c.ctr("container", "delete", long)
-	})
-	out, err = c.ctr("task", "exec", "--exec-id", "capgen-exec", long, "grep", "Cap", "/proc/self/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkRootSets(t, "ctr task exec into the privileged container", mustStatus(t, out), re.r.applies())
-	c.ctr("task", "kill", "-s", "KILL", long)
-	waitTaskGone(t, c, long)
-	if _, err := c.ctr("container", "delete", long); err != nil {
-		t.Fatal(err)
-	}
+	ctrPrivileged(t, c, re.wshim, image, re.r.applies())
 	if list, _ := exec.Command(re.r.path, "--root", c.runcRoot(), "list", "-quiet").Output(); strings.TrimSpace(string(list)) != "" {
 		t.Errorf("runsc --root %s list after the containers were removed: %q", c.runcRoot(), list)
 	}
