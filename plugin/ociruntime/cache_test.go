@@ -62,7 +62,7 @@ func assertCacheFile(t *testing.T, dir string, r *fakeRuntime, want *plugin.Feat
 		t.Fatalf("cache file: %v\n%s", err, data)
 	}
 	id, err := statBinary(r.path)
-	id.Deps = scriptDeps(r.path)
+	id.Deps = scriptDeps(r.path, id.Size)
 	if err != nil || key != (cacheKey{Path: r.path, binaryID: id}) {
 		t.Errorf("cache file key %+v; want %s with %+v (%v)", key, r.path, id, err)
 	}

@@ -139,7 +139,7 @@ func (p *Prober) ProbeWith(ctx context.Context, lookup func(string) []string, ru
 	if err != nil {
 		return nil, err
 	}
-	id.Deps = scriptDeps(path)
+	id.Deps = scriptDeps(path, id.Size)
 	key := cacheKey{Path: path, Globals: strings.Join(TrialGlobals(globals), "\x00"), binaryID: id}
 	if f := p.recall(key); f != nil {
 		return clone(f), nil
@@ -221,7 +221,7 @@ func (p *Prober) probeCold(ctx context.Context, key cacheKey) (f *plugin.Feature
 	}
 	f.Runtime = resolved
 	after, err := statBinary(path)
-	if after.Deps = scriptDeps(path); err != nil || after != id {
+	if after.Deps = scriptDeps(path, after.Size); err != nil || after != id {
 		cacheable = false // replaced while it ran: the answer may be the old binary's
 	}
 	if cacheable && locked {

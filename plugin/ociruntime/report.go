@@ -96,8 +96,8 @@ func (p *Prober) reporter() (string, error) {
 }
 
 // readReport reads a reporter's output from r up to reportEnd and returns
-// the sets it reports.
-func readReport(r io.Reader) (setsLines []byte, err error) {
+// the status lines before it.
+func readReport(r io.Reader) ([]byte, error) {
 	var buf bytes.Buffer
 	chunk := make([]byte, 512)
 	for buf.Len() < 4096 {

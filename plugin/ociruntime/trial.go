@@ -137,7 +137,7 @@ func (t *trialRun) learn(ctx context.Context, tested capnames.Set) trialOutcome 
 			names = append(names, row.Name)
 		}
 	}
-	applied, rejected, err := settle(ctx, t.applied, names, false)
+	applied, rejected, err := settle(ctx, t.create, names, false)
 	if err == nil && !t.created {
 		// Every create failed: is it the entries, or the runtime?
 		_, err = t.create(ctx, nil)
@@ -160,7 +160,7 @@ func (t *trialRun) learn(ctx context.Context, tested capnames.Set) trialOutcome 
 		numerals = append(numerals, strconv.Itoa(int(c)))
 	}
 	// A runtime that fails a numeral takes none: one create decides.
-	sets, err := t.create(ctx, numerals)
+	applied, err = t.create(ctx, numerals)
 	var failed *createFailure
 	switch {
 	case errors.As(err, &failed) && !errors.Is(err, context.DeadlineExceeded):
@@ -168,7 +168,7 @@ func (t *trialRun) learn(ctx context.Context, tested capnames.Set) trialOutcome 
 	case err != nil:
 		return t.failed(ctx, err)
 	default:
-		out.numerals = sets.applied() == tested
+		out.numerals = applied == tested
 	}
 	return out
 }
@@ -183,12 +183,6 @@ func (t *trialRun) failed(ctx context.Context, err error) trialOutcome {
 		return trialOutcome{failure: err.Error(), transient: true}
 	}
 	return trialOutcome{failure: err.Error()}
-}
-
-// applied is the createFunc of t.
-func (t *trialRun) applied(ctx context.Context, entries []string) (capnames.Set, error) {
-	sets, err := t.create(ctx, entries)
-	return sets.applied(), err
 }
 
 // trialTimeout bounds a whole trial.

@@ -21,40 +21,41 @@ import (
 )
 
 // create creates a trial container granting entries, reads the sets its
-// process was given and deletes it. The sets are read on the host from the
+// process was given and deletes it, and returns the capabilities held in
+// all three of its bounding, effective and permitted sets. The sets are read on the host from the
 // container's init, waiting for start (runc, crun), when that process
 // already lives in the container's root; else (runsc, whose init is the
 // sandbox) the container is started and its reporter says. A create the
 // runtime fails returns a [createFailure].
-func (t *trialRun) create(ctx context.Context, entries []string) (trialSets, error) {
+func (t *trialRun) create(ctx context.Context, entries []string) (capnames.Set, error) {
 	t.n++
 	id := t.id + "-" + strconv.Itoa(t.n)
 	bundle, err := t.writeBundle(entries)
 	if err != nil {
-		return trialSets{}, err
+		return 0, err
 	}
 	if err := t.noteContainer(id); err != nil {
-		return trialSets{}, err
+		return 0, err
 	}
 	report, stdout, err := os.Pipe()
 	if err != nil {
-		return trialSets{}, err
+		return 0, err
 	}
 	defer report.Close()
 	defer t.deleteLater(ctx, id)
 	stderr, err := t.runDetached(ctx, stdout, "create", "--bundle", bundle, id)
 	stdout.Close() // the container has its copy
 	if err != nil {
-		return trialSets{}, &createFailure{stderr: stderr, err: err}
+		return 0, &createFailure{stderr: stderr, err: err}
 	}
 	t.created = true
 	out := t.p.exec(ctx, t.runtime, t.global("state", id)...)
 	if out.failure != "" {
-		return trialSets{}, fmt.Errorf("%q %s", "state", out.failure)
+		return 0, fmt.Errorf("%q %s", "state", out.failure)
 	}
 	var state specs.State
 	if err := json.Unmarshal(out.stdout, &state); err != nil || state.Pid <= 0 {
-		return trialSets{}, fmt.Errorf("%q printed no container pid", "state")
+		return 0, fmt.Errorf("%q printed no container pid", "state")
 	}
 	var sets plugin.Sets
 	if inRoot(state.Pid, filepath.Join(bundle, "rootfs")) {
@@ -63,7 +64,7 @@ func (t *trialRun) create(ctx context.Context, entries []string) (trialSets, err
 		sets, err = t.fromInside(ctx, id, report)
 	}
 	if err != nil {
-		return trialSets{}, err
+		return 0, err
 	}
 	asked := capnames.Set(0)
 	for _, e := range entries {
@@ -71,9 +72,9 @@ func (t *trialRun) create(ctx context.Context, entries []string) (trialSets, err
 		asked.Add(c)
 	}
 	if extra := sets.Bounding.Union(sets.Effective).Union(sets.Permitted).Minus(asked); extra != 0 {
-		return trialSets{}, fmt.Errorf("the trial container holds capabilities it was not given: %s", extra.Bitmap())
+		return 0, fmt.Errorf("the trial container holds capabilities it was not given: %s", extra.Bitmap())
 	}
-	return trialSets{sets}, nil
+	return sets.Bounding.Intersect(sets.Effective).Intersect(sets.Permitted), nil
 }
 
 // fromInside starts container id and reads its reporter's output from
@@ -97,17 +98,6 @@ func (t *trialRun) fromInside(ctx context.Context, id string, report *os.File) (
 		return plugin.Sets{}, err
 	}
 	return parseSets(lines, "the reporter's output")
-}
-
-// trialSets are the sets a trial container's process holds, none beyond
-// the entries it was given.
-type trialSets struct {
-	plugin.Sets
-}
-
-// applied returns the capabilities held in all three sets.
-func (s trialSets) applied() capnames.Set {
-	return s.Bounding.Intersect(s.Effective).Intersect(s.Permitted)
 }
 
 // global prefixes args with the runtime's global options: the trial's own

@@ -23,13 +23,17 @@ import (
 	"strconv"
 )
 
-// maxScript bounds the part of a script read for the files it names.
+// maxScript is the size of the largest script whose files are followed.
 const maxScript = 64 << 10
 
 // scriptDeps returns a digest of the identities of the files the runtime
-// script at path names, in the order it names them; 0 for a file that is
-// not a script (no "#!").
-func scriptDeps(path string) uint64 {
+// script at path, of size bytes, names, in the order it names them; 0 for a
+// file that is not a script (no "#!"). A file larger than maxScript, as
+// every runtime binary is, is not opened: this runs on every probe.
+func scriptDeps(path string, size int64) uint64 {
+	if size > maxScript {
+		return 0
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return 0

@@ -35,16 +35,16 @@ func TestScriptDeps(t *testing.T) {
 	binary := filepath.Join(dir, "binary")
 	write(binary, "\x7fELF", 0o755)
 
-	if d := scriptDeps(binary); d != 0 {
+	if d := scriptDeps(binary, size(t, binary)); d != 0 {
 		t.Errorf("a binary's digest is %d, want 0", d)
 	}
-	before := map[string]uint64{byName: scriptDeps(byName), byPath: scriptDeps(byPath)}
+	before := map[string]uint64{byName: scriptDeps(byName, size(t, byName)), byPath: scriptDeps(byPath, size(t, byPath))}
 	write(log, "a line the wrapper logged\n", 0o644)
 	for script, d := range before {
 		if d == 0 {
 			t.Errorf("%s: no digest", script)
 		}
-		if after := scriptDeps(script); after != d {
+		if after := scriptDeps(script, size(t, script)); after != d {
 			t.Errorf("%s: the digest changed with the log it writes", script)
 		}
 	}
@@ -55,8 +55,17 @@ func TestScriptDeps(t *testing.T) {
 		t.Fatal(err)
 	}
 	for script, d := range before {
-		if scriptDeps(script) == d {
+		if scriptDeps(script, size(t, script)) == d {
 			t.Errorf("%s: the digest did not change when runc became another binary", script)
 		}
 	}
+}
+
+func size(t *testing.T, path string) int64 {
+	t.Helper()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Size()
 }
