@@ -1,6 +1,10 @@
 package main
 
-import _ "embed"
+import (
+	_ "embed"
+
+	"github.com/capgen-dev/capgen/hack/internal/srctree"
+)
 
 // The files the common patch adds to pkg/capabilities, written here.
 var (
@@ -16,15 +20,15 @@ var (
 // its exported API unchanged, adds SetupSpec, the function both engines
 // call to write a spec's capabilities, and keeps the containers.conf loader
 // from folding Unicode confusables into capability names.
-func editCommon(t *tree) error {
+func editCommon(t *srctree.Tree) error {
 	const dir = "pkg/capabilities/"
-	if err := t.overwrite(dir+"capabilities.go", commonCapabilities); err != nil {
+	if err := t.Overwrite(dir+"capabilities.go", commonCapabilities); err != nil {
 		return err
 	}
-	if err := t.create(dir+"spec.go", commonSpec); err != nil {
+	if err := t.Create(dir+"spec.go", commonSpec); err != nil {
 		return err
 	}
-	if err := t.create(dir+"capgen_test.go", commonTest); err != nil {
+	if err := t.Create(dir+"capgen_test.go", commonTest); err != nil {
 		return err
 	}
 	return editAddCAPPrefix(t)
@@ -33,9 +37,9 @@ func editCommon(t *tree) error {
 // editAddCAPPrefix makes the loader's "CAP_" prefixing of
 // default_capabilities upper-case ASCII letters only: strings.ToUpper
 // turns "ſys_admin" into SYS_ADMIN before pkg/capabilities can refuse it.
-func editAddCAPPrefix(t *tree) error {
+func editAddCAPPrefix(t *srctree.Tree) error {
 	const file = "pkg/config/config.go"
-	err := t.replace(file, `			val = "CAP_" + strings.ToUpper(val)
+	err := t.Replace(file, `			val = "CAP_" + strings.ToUpper(val)
 `, `			// Upper-case ASCII letters only: Unicode case mapping would
 			// turn "ſys_admin" into SYS_ADMIN, which pkg/capabilities
 			// refuses as it is written.
@@ -44,11 +48,11 @@ func editAddCAPPrefix(t *tree) error {
 	if err != nil {
 		return err
 	}
-	b, err := t.file(file)
+	b, err := t.File(file)
 	if err != nil {
 		return err
 	}
-	return t.overwrite(file, append(b, []byte(`
+	return t.Overwrite(file, append(b, []byte(`
 // upperASCII maps a-z to A-Z and leaves every other rune as it is.
 func upperASCII(r rune) rune {
 	if 'a' <= r && r <= 'z' {

@@ -19,13 +19,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/capgen-dev/capgen/hack/internal/srctree"
 )
 
 // A module is one engine module and the edits that make its patch.
 type module struct {
 	name, version string
 	dir           *string
-	edit          func(*tree) error
+	edit          func(*srctree.Tree) error
 }
 
 func main() {
@@ -53,11 +55,11 @@ func write(dir string, m module) error {
 	if *m.dir == "" {
 		return fmt.Errorf("no source tree: pass -%s", m.name)
 	}
-	t := &tree{root: *m.dir}
+	t := &srctree.Tree{Root: *m.dir}
 	if err := m.edit(t); err != nil {
 		return err
 	}
-	patch, err := t.diff()
+	patch, err := t.Diff()
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,10 @@
 package main
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/capgen-dev/capgen/hack/internal/srctree"
+)
 
 // podmanCapabilities is what the capability block of Podman's
 // securityConfigureGenerator becomes: one call of common's SetupSpec.
@@ -33,9 +37,9 @@ const podmanCapabilities = `	// HANDLE CAPABILITIES
 // editPodman replaces the capability block of securityConfigureGenerator
 // (pkg/specgen/generate/security_linux.go) with a call of common's
 // capabilities.SetupSpec, and removes what that leaves without a caller.
-func editPodman(t *tree) error {
+func editPodman(t *srctree.Tree) error {
 	const file = "pkg/specgen/generate/security_linux.go"
-	b, err := t.file(file)
+	b, err := t.File(file)
 	if err != nil {
 		return err
 	}
@@ -46,22 +50,22 @@ func editPodman(t *tree) error {
 	src := string(b)
 	start, end := strings.Index(src, from), strings.Index(src, to)
 	if start < 0 || end < start || strings.Count(src, from) != 1 || strings.Count(src, to) != 1 {
-		return anchorError(file, "the capability block of securityConfigureGenerator")
+		return srctree.AnchorError(file, "the capability block of securityConfigureGenerator")
 	}
-	if err := t.replace(file, src[start:end], podmanCapabilities); err != nil {
+	if err := t.Replace(file, src[start:end], podmanCapabilities); err != nil {
 		return err
 	}
-	if err := t.addImport(file, "cmp"); err != nil {
+	if err := t.AddImport(file, "cmp"); err != nil {
 		return err
 	}
-	if err := t.dropUnusedImports(file, map[string]string{"slices": "slices", "strings": "strings"}); err != nil {
+	if err := t.DropUnusedImports(file, map[string]string{"slices": "slices", "strings": "strings"}); err != nil {
 		return err
 	}
 	// Its one caller was the block: capgen writes ambient capabilities
 	// for every kernel it supports (Linux 4.3 and later).
 	const config = "pkg/specgen/generate/config_linux.go"
-	if err := t.replaceFunc(config, "supportAmbientCapabilities", ""); err != nil {
+	if err := t.ReplaceFunc(config, "supportAmbientCapabilities", ""); err != nil {
 		return err
 	}
-	return t.dropUnusedImports(config, map[string]string{"golang.org/x/sys/unix": "unix"})
+	return t.DropUnusedImports(config, map[string]string{"golang.org/x/sys/unix": "unix"})
 }

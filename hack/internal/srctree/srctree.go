@@ -1,4 +1,9 @@
-package main
+// Package srctree edits a released source tree in memory, with anchored
+// replacements and go/ast, and writes the edits as one unified diff to be
+// applied with patch -p1: the patches hack/ makes for other projects are
+// generated this way, so that a tree other than the one an edit was
+// written for is an error, not a wrong patch.
+package srctree
 
 import (
 	"bytes"
@@ -16,20 +21,20 @@ import (
 	"strings"
 )
 
-// A tree is a source tree being edited: files are read from root once and
-// kept, edited, in memory; root is never written.
-type tree struct {
-	root   string
+// A Tree is a source tree being edited: files are read from Root once and
+// kept, edited, in memory; Root is never written.
+type Tree struct {
+	Root   string
 	orig   map[string][]byte // as read; nil for a file the edits create
 	edited map[string][]byte
 }
 
-// file returns the current text of the file at the slash-separated path.
-func (t *tree) file(path string) ([]byte, error) {
+// File returns the current text of the file at the slash-separated path.
+func (t *Tree) File(path string) ([]byte, error) {
 	if b, ok := t.edited[path]; ok {
 		return b, nil
 	}
-	b, err := os.ReadFile(filepath.Join(t.root, filepath.FromSlash(path)))
+	b, err := os.ReadFile(filepath.Join(t.Root, filepath.FromSlash(path)))
 	if err != nil {
 		return nil, err
 	}
@@ -37,7 +42,7 @@ func (t *tree) file(path string) ([]byte, error) {
 	return b, nil
 }
 
-func (t *tree) set(path string, orig, edited []byte) {
+func (t *Tree) set(path string, orig, edited []byte) {
 	if t.edited == nil {
 		t.orig, t.edited = map[string][]byte{}, map[string][]byte{}
 	}
@@ -47,10 +52,10 @@ func (t *tree) set(path string, orig, edited []byte) {
 	t.edited[path] = edited
 }
 
-// replace replaces old, which must occur exactly once in the file, with
+// Replace replaces old, which must occur exactly once in the file, with
 // new.
-func (t *tree) replace(path, old, new string) error {
-	b, err := t.file(path)
+func (t *Tree) Replace(path, old, new string) error {
+	b, err := t.File(path)
 	if err != nil {
 		return err
 	}
@@ -61,18 +66,18 @@ func (t *tree) replace(path, old, new string) error {
 	return nil
 }
 
-// create adds a file that the tree must not have.
-func (t *tree) create(path string, src []byte) error {
-	if _, err := os.Lstat(filepath.Join(t.root, filepath.FromSlash(path))); !errors.Is(err, os.ErrNotExist) {
+// Create adds a file that the tree must not have.
+func (t *Tree) Create(path string, src []byte) error {
+	if _, err := os.Lstat(filepath.Join(t.Root, filepath.FromSlash(path))); !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("%s: creating a file the tree has (%v)", path, err)
 	}
 	t.set(path, nil, src)
 	return nil
 }
 
-// overwrite replaces the whole file at path, which the tree must have.
-func (t *tree) overwrite(path string, src []byte) error {
-	if _, err := t.file(path); err != nil {
+// Overwrite replaces the whole file at path, which the tree must have.
+func (t *Tree) Overwrite(path string, src []byte) error {
+	if _, err := t.File(path); err != nil {
 		return err
 	}
 	t.set(path, nil, src)
@@ -109,10 +114,10 @@ func funcRange(path string, src []byte, name string) (start, end int, err error)
 	return start, end, nil
 }
 
-// replaceFunc replaces the top-level function name, doc comment included,
+// ReplaceFunc replaces the top-level function name, doc comment included,
 // with src; an empty src removes it and the blank line after it.
-func (t *tree) replaceFunc(path, name, src string) error {
-	b, err := t.file(path)
+func (t *Tree) ReplaceFunc(path, name, src string) error {
+	b, err := t.File(path)
 	if err != nil {
 		return err
 	}
@@ -127,10 +132,10 @@ func (t *tree) replaceFunc(path, name, src string) error {
 	return nil
 }
 
-// dropUnusedImports removes the imports among paths (import path to
+// DropUnusedImports removes the imports among paths (import path to
 // package name) that the file at path no longer uses.
-func (t *tree) dropUnusedImports(path string, paths map[string]string) error {
-	b, err := t.file(path)
+func (t *Tree) DropUnusedImports(path string, paths map[string]string) error {
+	b, err := t.File(path)
 	if err != nil {
 		return err
 	}
@@ -153,22 +158,22 @@ func (t *tree) dropUnusedImports(path string, paths map[string]string) error {
 		if !ok || used[name] {
 			continue
 		}
-		if err := t.replace(path, "\t"+imp.Path.Value+"\n", ""); err != nil {
+		if err := t.Replace(path, "\t"+imp.Path.Value+"\n", ""); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// addImport adds the standard-library import p to the file's first
+// AddImport adds the standard-library import p to the file's first
 // import block; gofmt sorts it into place.
-func (t *tree) addImport(path, p string) error {
-	return t.replace(path, "import (\n", "import (\n\t\""+p+"\"\n")
+func (t *Tree) AddImport(path, p string) error {
+	return t.Replace(path, "import (\n", "import (\n\t\""+p+"\"\n")
 }
 
-// diff formats every edited Go file and returns the unified diff of the
+// Diff formats every edited Go file and returns the unified diff of the
 // tree, files in path order, paths a/... and b/... as patch -p1 takes.
-func (t *tree) diff() ([]byte, error) {
+func (t *Tree) Diff() ([]byte, error) {
 	tmp, err := os.MkdirTemp("", "enginepatch-")
 	if err != nil {
 		return nil, err
@@ -222,8 +227,8 @@ func unified(tmp, path string, orig, edited []byte) ([]byte, error) {
 	return nil, fmt.Errorf("diff of %s: no difference", path)
 }
 
-// anchorError says that the text an edit is anchored on is not in the
+// AnchorError says that the text an edit is anchored on is not in the
 // file exactly once.
-func anchorError(path, what string) error {
+func AnchorError(path, what string) error {
 	return fmt.Errorf("%s: %s not found exactly once", path, what)
 }

@@ -1,4 +1,4 @@
-package main
+package srctree
 
 import (
 	"os"
@@ -26,42 +26,42 @@ func drop(s []int) bool {
 func after() {}
 `
 
-func sampleTree(t *testing.T) *tree {
+func sampleTree(t *testing.T) *Tree {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "p.go"), []byte(sample), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return &tree{root: dir}
+	return &Tree{Root: dir}
 }
 
 func TestReplaceAnchorsOnce(t *testing.T) {
 	tr := sampleTree(t)
-	if err := tr.replace("p.go", "func after() {}", "func after() { keep() }"); err != nil {
+	if err := tr.Replace("p.go", "func after() {}", "func after() { keep() }"); err != nil {
 		t.Fatal(err)
 	}
 	for _, anchor := range []string{"no such text", "func "} {
-		if err := tr.replace("p.go", anchor, "x"); err == nil || !strings.Contains(err.Error(), "want once") {
+		if err := tr.Replace("p.go", anchor, "x"); err == nil || !strings.Contains(err.Error(), "want once") {
 			t.Errorf("replace(%q): error %v, want one saying the anchor is not there once", anchor, err)
 		}
 	}
-	if err := tr.replace("missing.go", "a", "b"); err == nil {
+	if err := tr.Replace("missing.go", "a", "b"); err == nil {
 		t.Error("replace in a missing file: no error")
 	}
 }
 
 func TestReplaceFuncAndImports(t *testing.T) {
 	tr := sampleTree(t)
-	if err := tr.replaceFunc("p.go", "drop", ""); err != nil {
+	if err := tr.ReplaceFunc("p.go", "drop", ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := tr.dropUnusedImports("p.go", map[string]string{"slices": "slices", "strings": "strings"}); err != nil {
+	if err := tr.DropUnusedImports("p.go", map[string]string{"slices": "slices", "strings": "strings"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := tr.addImport("p.go", "cmp"); err != nil {
+	if err := tr.AddImport("p.go", "cmp"); err != nil {
 		t.Fatal(err)
 	}
-	patch, err := tr.diff()
+	patch, err := tr.Diff()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,23 +74,23 @@ func TestReplaceFuncAndImports(t *testing.T) {
 	if strings.Contains(got, "-\t\"strings\"") || strings.Contains(got, "-func keep") {
 		t.Errorf("diff removes what is still used:\n%s", got)
 	}
-	if err := tr.replaceFunc("p.go", "drop", ""); err == nil {
+	if err := tr.ReplaceFunc("p.go", "drop", ""); err == nil {
 		t.Error("replacing a function that is gone: no error")
 	}
 }
 
 func TestCreateAndNoChange(t *testing.T) {
 	tr := sampleTree(t)
-	if err := tr.create("p.go", []byte("package p\n")); err == nil {
+	if err := tr.Create("p.go", []byte("package p\n")); err == nil {
 		t.Error("create over an existing file: no error")
 	}
-	if _, err := tr.diff(); err == nil {
+	if _, err := tr.Diff(); err == nil {
 		t.Error("diff of an unedited tree: no error")
 	}
-	if err := tr.create("q/new.go", []byte("package   q\n")); err != nil {
+	if err := tr.Create("q/new.go", []byte("package   q\n")); err != nil {
 		t.Fatal(err)
 	}
-	patch, err := tr.diff()
+	patch, err := tr.Diff()
 	if err != nil {
 		t.Fatal(err)
 	}
