@@ -27,8 +27,16 @@
 # copy, without vendor/ and with the k8s.io/kubernetes/staging replaces
 # pointed at the k8s.io v0.26.0 releases, it builds as DIR/crictl-v1.26.1.
 #
+# runc-v1.5.3-capgen is runc v1.5.3 with the patches of capgen's proposal
+# for runtime-spec issue 1071 (hack/proposal-patches.sh, docs/proposal.md),
+# built against runtime-spec v1.3.0 with its patch: it takes numerals and
+# ALL_CAPS and advertises them in features' linux.capabilityExtensions and
+# annotations. runc-v1.5.3-capgen-annotation has runc's patch only, built
+# against the released spec: annotations only. Each is rebuilt when the
+# patches change (DIR/NAME.key).
+#
 # Usage: hack/build-runtimes.sh DIR [VERSION...]   (crun-1.17 names a crun,
-# crictl-v1.26.1 crictl)
+# crictl-v1.26.1 crictl, runc-v1.5.3-capgen a patched runc)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -43,7 +51,8 @@ if [ ${#versions[@]} -eq 0 ]; then
 	# The runc of the original "unknown capability CAP_PERFMON" reports
 	# (rc91, rc92), the first to know the 5.8/5.9 names (rc93), the last
 	# without a features command (1.0.2), and later releases with one.
-	versions=(v1.0.0-rc91 v1.0.0-rc92 v1.0.0-rc93 v1.0.2 v1.2.8 v1.3.7 v1.4.4 v1.5.3 crun-1.17 crun-1.27.1 crictl-v1.26.1)
+	versions=(v1.0.0-rc91 v1.0.0-rc92 v1.0.0-rc93 v1.0.2 v1.2.8 v1.3.7 v1.4.4 v1.5.3 crun-1.17 crun-1.27.1 crictl-v1.26.1
+		runc-v1.5.3-capgen runc-v1.5.3-capgen-annotation)
 fi
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
@@ -122,8 +131,41 @@ build_crictl() { # version
 	echo "crictl $v: $out"
 }
 
+# build_proposal NAME builds runc v1.5.3 with the proposal's patches:
+# NAME runc-v1.5.3-capgen (both runc patches, against the patched spec) or
+# runc-v1.5.3-capgen-annotation (runc's first patch, the released spec).
+build_proposal() {
+	local name=$1 out=$dir/$1 patches=$work/proposal-patches key
+	if [ ! -d "$patches" ]; then
+		"$(dirname "$0")/proposal-patches.sh" "$patches" >/dev/null
+	fi
+	key=$({ go version; echo "$name"; cat "$patches"/*.patch; } | sha256sum | cut -c1-16)
+	if [ -x "$out" ] && [ "$(cat "$out.key" 2>/dev/null)" = "$key" ] && "$out" --version >/dev/null 2>&1; then
+		echo "$name: already built ($out)"
+		return
+	fi
+	echo "$name: building"
+	rm -rf "$work/$name"
+	modcopy github.com/opencontainers/runc@v1.5.3 "$work/$name"
+	patch -d "$work/$name" -p1 --quiet <"$patches/runc-v1.5.3.patch"
+	if [ "$name" = runc-v1.5.3-capgen ]; then
+		rm -rf "$work/runtime-spec"
+		modcopy github.com/opencontainers/runtime-spec@v1.3.0 "$work/runtime-spec"
+		patch -d "$work/runtime-spec" -p1 --quiet <"$patches/runtime-spec-v1.3.0.patch"
+		# The module zip has no go.mod (the module proxy makes one up).
+		echo "module github.com/opencontainers/runtime-spec" >"$work/runtime-spec/go.mod"
+		patch -d "$work/$name" -p1 --quiet <"$patches/runc-v1.5.3-features.patch"
+		(cd "$work/$name" && go mod edit -replace=github.com/opencontainers/runtime-spec="$work/runtime-spec")
+	fi
+	(cd "$work/$name" && GOFLAGS=-mod=mod go build -trimpath -tags seccomp -o "$work/runc.new" .)
+	mv "$work/runc.new" "$out"
+	echo "$key" >"$out.key"
+	echo "$name: $out"
+}
+
 for v in "${versions[@]}"; do
 	case $v in
+	runc-v1.5.3-capgen*) build_proposal "$v" ;;
 	crictl-*) build_crictl "${v#crictl-}" ;;
 	crun-*) build_crun "${v#crun-}" ;;
 	*) build "$v" ;;
