@@ -61,12 +61,12 @@ func listsFrom(seed uint64) [5][]string {
 }
 
 // grantedSets is what the five lists of out grant to the runtime f on a
-// kernel whose last capability is last (asRuntimeReads).
-func grantedSets(t *testing.T, out []byte, f *Features, last capnames.Cap) [5]capnames.Set {
+// env's kernel and bounding set (asRuntimeReads).
+func grantedSets(t *testing.T, out []byte, f *Features, env Env) [5]capnames.Set {
 	t.Helper()
 	var sets [5]capnames.Set
 	for i, l := range outputLists(t, out) {
-		sets[i], _ = asRuntimeReads(f, l, last)
+		sets[i], _ = asRuntimeReads(f, l, env)
 	}
 	return sets
 }
@@ -98,7 +98,7 @@ func FuzzAnnotationsNeverWiden(f *testing.F) {
 		if err != nil {
 			return
 		}
-		with, without := grantedSets(t, out, env.Features, last), grantedSets(t, plain, env.Features, last)
+		with, without := grantedSets(t, out, env.Features, env.Env), grantedSets(t, plain, env.Features, env.Env)
 		marked := trust && annotations[PodmanPrivilegedAnnotation] == PodmanTrue
 		for i := range with {
 			switch {

@@ -239,8 +239,9 @@ func isRootUser(user string) bool {
 // runtimeAccepts returns the capabilities the runtime can be given some
 // entry for on this kernel: the names it lists (the table's, when its
 // features are unknown), every capability when it takes numerals, and the
-// whole kernel when it takes ALL_CAPS.
-func runtimeAccepts(f *Features, last capnames.Cap) capnames.Set {
+// kernel within the bounding set when it takes ALL_CAPS.
+func runtimeAccepts(f *Features, env Env) capnames.Set {
+	last := env.KernelLast
 	var s capnames.Set
 	for c := range last + 1 {
 		entries := []string{strconv.Itoa(int(c))}
@@ -248,12 +249,12 @@ func runtimeAccepts(f *Features, last capnames.Cap) capnames.Set {
 			entries = append(entries, c.String())
 		}
 		for _, e := range entries {
-			if got, _ := asRuntimeReads(f, []string{e}, last); got.Has(c) {
+			if got, _ := asRuntimeReads(f, []string{e}, env); got.Has(c) {
 				s.Add(c)
 			}
 		}
 	}
-	if all, _ := asRuntimeReads(f, []string{capnames.AllCaps}, last); all != 0 {
+	if all, _ := asRuntimeReads(f, []string{capnames.AllCaps}, env); all != 0 {
 		s |= all
 	}
 	return s
@@ -345,7 +346,7 @@ func checkApplyProperties(t *testing.T, req Request, want propModel, spec *specs
 		t.Errorf("granted and omitted account for %v, requested %v", accounted.Strings(), r.Requested.Strings())
 	}
 	// Granted ⊆ requested ∩ kernel ∩ bounding ∩ runtime-accepted.
-	limit := want.requested.Intersect(kernel).Intersect(env.Bounding).Intersect(runtimeAccepts(req.Runtime, env.KernelLast))
+	limit := want.requested.Intersect(kernel).Intersect(env.Bounding).Intersect(runtimeAccepts(req.Runtime, env))
 	if beyond := r.Granted.Minus(limit); beyond != 0 {
 		t.Errorf("granted %v beyond requested ∩ kernel ∩ bounding ∩ runtime", beyond.Strings())
 	}
@@ -354,7 +355,7 @@ func checkApplyProperties(t *testing.T, req Request, want propModel, spec *specs
 	c := spec.Process.Capabilities
 	sets := [5]capnames.Set{r.Sets.Bounding, r.Sets.Effective, r.Sets.Inheritable, r.Sets.Permitted, r.Sets.Ambient}
 	for i, entries := range capListsOf(c) {
-		got, ignored := asRuntimeReads(req.Runtime, entries, env.KernelLast)
+		got, ignored := asRuntimeReads(req.Runtime, entries, env)
 		if entries == nil || len(ignored) > 0 {
 			t.Errorf("%s %q: nil, or entries the runtime ignores: %q", capListNames[i], entries, ignored)
 		}

@@ -91,8 +91,8 @@ func TestApply(t *testing.T) {
 			bounding: all40, effective: all40, policy: AllCaps, entries: []string{"ALL_CAPS"}},
 		{name: "all-caps runtime, partial bounding set",
 			req:      Request{Adds: []string{"all"}, Runtime: rtAllCaps, Env: envHost, Policy: AllCaps},
-			bounding: all40.Minus(sysRes), effective: all40.Minus(sysRes), policy: Names,
-			omitted: []string{"24:not-in-bounding-set"}, warning: "bounding set lacks CAP_SYS_RESOURCE"},
+			bounding: all40.Minus(sysRes), effective: all40.Minus(sysRes), policy: AllCaps, entries: []string{"ALL_CAPS"},
+			omitted: []string{"24:not-in-bounding-set"}},
 		{name: "all-caps runtime, privileged",
 			req:      Request{Privileged: true, Runtime: rtAllCaps, Env: envFull},
 			bounding: all40, effective: all40, policy: AllCaps, entries: []string{"ALL_CAPS"}},
@@ -225,7 +225,7 @@ func checkApply(t *testing.T, req Request, spec *specs.Spec, r *Report) {
 		if l.entries == nil {
 			t.Errorf("%s list is nil, want a list", l.name)
 		}
-		got, dropped := asRuntimeReads(req.Runtime, l.entries, req.Env.KernelLast)
+		got, dropped := asRuntimeReads(req.Runtime, l.entries, req.Env)
 		if len(dropped) != 0 {
 			t.Errorf("%s: runtime would drop or reject %q", l.name, dropped)
 		}

@@ -23,13 +23,13 @@ import (
 //   - Numeric adds decimal numerals ("39") for capabilities the runtime or
 //     the table does not name; it falls back to Names with a warning when
 //     the runtime takes no numerals.
-//   - AllCaps emits ["ALL_CAPS"] only for an "all" request, to a runtime
-//     that advertises it, when requested and the bounding set both hold
-//     every capability of the kernel: the runtime expands ALL_CAPS to
-//     every one of them. To capgen's shim (Features.Shim), which expands
-//     it within the bounding set and the real runtime, the bounding set
-//     need not hold them all. Otherwise it falls back, with a warning, to
-//     what Auto would pick.
+//   - AllCaps emits ["ALL_CAPS"] only for an "all" request that holds
+//     every capability of the kernel, to a runtime that advertises it: the
+//     runtime expands ALL_CAPS to every capability it can grant, those of
+//     the kernel in its own bounding set, which is env's (docs/proposal.md);
+//     capgen's shim (Features.Shim) also within what the real runtime
+//     takes. Otherwise it falls back, with a warning, to what Auto would
+//     pick.
 //   - Auto picks AllCaps when the runtime advertises it and the request
 //     fits, else Numeric when the runtime takes numerals, else Names.
 //
@@ -158,9 +158,6 @@ func (e *emission) allCapsBlocker(listsFit bool) string {
 		return e.runtimeName() + " does not advertise ALL_CAPS"
 	case !e.all:
 		return `the request is not "all"`
-	case kernel.Minus(e.env.Bounding) != 0 && !e.rt.Shim:
-		return "the bounding set lacks " + e.nameList(kernel.Minus(e.env.Bounding)) +
-			", which ALL_CAPS would ask the runtime for"
 	case kernel.Minus(e.requested) != 0:
 		return "the request leaves out " + e.nameList(kernel.Minus(e.requested))
 	case !listsFit:
@@ -215,9 +212,10 @@ func (e *emission) notTaken(c capnames.Cap, name string) string {
 // capabilities.
 func (e *emission) entries(set capnames.Set) []string {
 	set = set.Intersect(e.granted)
-	if e.applied == AllCaps && (set == e.env.kernel() || e.rt.Shim && set == e.granted && set != 0) {
-		// A shim expands ALL_CAPS within the bounding set and what the
-		// real runtime takes, which is what granted holds.
+	if e.applied == AllCaps && set == e.granted && set != 0 {
+		// The runtime expands ALL_CAPS within its own bounding set, the
+		// one of the process starting it; a shim also within what the
+		// real runtime takes. That is what granted holds.
 		return []string{capnames.AllCaps}
 	}
 	list := make([]string, 0, set.Len())

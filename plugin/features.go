@@ -37,13 +37,17 @@ type Features struct {
 	Reason  string `json:"reason,omitempty"`
 	// Names are the capability names the runtime takes: those its features
 	// list, as it lists them, or those a trial saw it apply; nil when
-	// Unknown.
+	// Unknown. "ALL_CAPS" is never one.
 	Names []string `json:"names,omitempty"`
 	// Numerals is set when the runtime maps decimal entries ("39") to
-	// capability numbers (crun does, through libcap's cap_from_name).
+	// capability numbers: crun does, through libcap's cap_from_name; a
+	// runtime may advertise it in its features (docs/proposal.md); a
+	// trial may see it.
 	Numerals bool `json:"numerals,omitempty"`
-	// AllCaps is set when the runtime lists "ALL_CAPS" among its
-	// capabilities.
+	// AllCaps is set when the runtime advertises that it expands
+	// "ALL_CAPS" to every capability it can grant, within its own
+	// bounding set: linux.capabilityExtensions.allCaps in its features,
+	// or runc's annotation for it (docs/proposal.md).
 	AllCaps bool `json:"allCaps,omitempty"`
 	// Version is the runtime's name and version when it said them
 	// ("crun 1.8.1"), for reports.

@@ -12,15 +12,18 @@ import (
 )
 
 // asRuntimeReads returns the capabilities an OCI runtime described by f
-// applies for entries on a kernel whose last capability is last, and the
+// applies for entries on env's kernel and bounding set, and the
 // entries it would ignore or reject. It is written from what runtimes do,
 // not from the emitter: a runtime maps the canonical names it lists with
 // the kernel's numbering (the full table), decimal numerals only when it
 // takes them (which a probe may learn from --version even when the
-// runtime's names are unknown), and "ALL_CAPS" only when its features list
-// it. A runtime whose names are unknown is taken to know the table's
-// canonical names. Anything above last grants nothing.
-func asRuntimeReads(f *Features, entries []string, last capnames.Cap) (capnames.Set, []string) {
+// runtime's names are unknown), and "ALL_CAPS" only when it advertises it:
+// then it stands for the kernel's capabilities in the bounding set, which
+// is the runtime's own (docs/proposal.md). A runtime whose names are
+// unknown is taken to know the table's canonical names. Anything above the
+// kernel's last capability grants nothing.
+func asRuntimeReads(f *Features, entries []string, env Env) (capnames.Set, []string) {
+	last := env.KernelLast
 	known := f != nil && !f.Unknown
 	namesKnown := known && f.Names != nil
 	var set capnames.Set
@@ -28,7 +31,7 @@ func asRuntimeReads(f *Features, entries []string, last capnames.Cap) (capnames.
 	for _, e := range entries {
 		switch c, kind := runtimeEntry(e); {
 		case kind == "all" && known && f.AllCaps:
-			set |= capnames.UpTo(last)
+			set |= capnames.UpTo(last).Intersect(env.Bounding)
 		case kind == "name" && c <= last && (!namesKnown || slices.Contains(f.Names, e)):
 			set.Add(c)
 		case kind == "numeral" && c <= last && f != nil && f.Numerals:
@@ -171,7 +174,7 @@ func checkHookOutput(t *testing.T, data, out []byte, env Target) {
 		if widen && (name == "bounding" || root && (name == "effective" || name == "permitted")) {
 			asked = kernel
 		}
-		granted, ignored := asRuntimeReads(env.Features, gotLists[i], env.Env.KernelLast)
+		granted, ignored := asRuntimeReads(env.Features, gotLists[i], env.Env)
 		if len(ignored) > 0 {
 			t.Errorf("%s: entries %q that the runtime %+v ignores", name, ignored, env.Features)
 		}

@@ -326,17 +326,21 @@ func readConfigFile(path string) ([]byte, os.FileMode, error) {
 
 // printFeatures prints the real runtime's features document — or, for a
 // runtime without one, a document made from its probe with the global
-// options globals — with ALL_CAPS added and the shim's annotation.
+// options globals — with the shim's annotation and its advertisement in
+// linux.capabilityExtensions (docs/proposal.md): ALL_CAPS, which the shim
+// expands, and numerals when the real runtime takes them. The names are
+// what the real runtime takes, as runtime-spec's schema has them: names
+// only.
 func (opts Options) printFeatures(ctx context.Context, real string, globals []string) error {
 	p := opts.prober()
 	f, err := p.ProbeWith(ctx, nil, real, globals)
 	if err != nil {
 		return fmt.Errorf("runtime shim: %w", err)
 	}
-	doc := features.Features{OCIVersionMin: "1.0.0"}
+	doc := ociruntime.Document{Features: features.Features{OCIVersionMin: "1.0.0"}}
 	if out, err := p.RunFeatures(ctx, real); err == nil {
 		if err := json.Unmarshal(out, &doc); err != nil {
-			doc = features.Features{OCIVersionMin: "1.0.0"}
+			doc = ociruntime.Document{Features: features.Features{OCIVersionMin: "1.0.0"}}
 		}
 	}
 	names := f.Names
@@ -349,9 +353,14 @@ func (opts Options) printFeatures(ctx context.Context, real string, globals []st
 		names = capnames.UpTo(last).Strings()
 	}
 	if doc.Linux == nil {
-		doc.Linux = &features.Linux{}
+		doc.Linux = &ociruntime.Linux{}
 	}
-	doc.Linux.Capabilities = append(slices.DeleteFunc(slices.Clone(names), func(n string) bool { return n == capnames.AllCaps }), capnames.AllCaps)
+	doc.Linux.Capabilities = slices.DeleteFunc(slices.Clone(names), func(n string) bool { return n == capnames.AllCaps })
+	ext := &ociruntime.CapabilityExtensions{AllCaps: ociruntime.Enable()}
+	if f.Numerals {
+		ext.Numerals = ociruntime.Enable()
+	}
+	doc.Linux.CapabilityExtensions = ext
 	if doc.Annotations == nil {
 		doc.Annotations = map[string]string{}
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -15,7 +16,6 @@ import (
 	"github.com/capgen-dev/capgen/internal/shim/record"
 	"github.com/capgen-dev/capgen/plugin"
 	"github.com/capgen-dev/capgen/plugin/ociruntime"
-	"github.com/opencontainers/runtime-spec/specs-go/features"
 	"go.podman.io/common/pkg/config"
 )
 
@@ -77,13 +77,24 @@ func TestRunFeatures(t *testing.T) {
 	if err != nil || next != nil {
 		t.Fatalf("Run(features) = %v, %v; want nil, nil", next, err)
 	}
-	var doc features.Features
+	var doc ociruntime.Document
 	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil {
 		t.Fatalf("features output: %v\n%s", err, stdout.Bytes())
 	}
-	if doc.Linux == nil || !slices.Contains(doc.Linux.Capabilities, capnames.AllCaps) || doc.Annotations[ociruntime.ShimAnnotation] != runtime ||
+	if doc.Linux == nil || doc.Annotations[ociruntime.ShimAnnotation] != runtime ||
 		doc.Annotations["org.opencontainers.runc.version"] != "1.1.5" {
-		t.Errorf("features %s; want the runtime's with ALL_CAPS and %s", stdout.Bytes(), ociruntime.ShimAnnotation)
+		t.Errorf("features %s; want the runtime's with %s", stdout.Bytes(), ociruntime.ShimAnnotation)
+	}
+	// runtime-spec's schema: linux.capabilities holds names only; the
+	// shim advertises ALL_CAPS in linux.capabilityExtensions, and no
+	// numerals for runc 1.1.5, which takes none.
+	for _, n := range doc.Linux.Capabilities {
+		if !regexp.MustCompile(`^CAP_[A-Z_]+$`).MatchString(n) {
+			t.Errorf("linux.capabilities lists %q, which the schema's pattern ^CAP_[A-Z_]+$ refuses", n)
+		}
+	}
+	if x := doc.Linux.CapabilityExtensions; x == nil || x.AllCaps == nil || x.AllCaps.Enabled == nil || !*x.AllCaps.Enabled || x.Numerals != nil {
+		t.Errorf("capabilityExtensions %+v; want allCaps enabled and no numerals", x)
 	}
 	// An engine probing the shim: a runtime printing what the shim printed.
 	printer, _ := shimFixture(t, stdout.String())

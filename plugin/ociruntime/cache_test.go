@@ -99,8 +99,8 @@ func TestCacheReplacedBinary(t *testing.T) {
 	r, dir := primed(t)
 	p := &Prober{CacheDir: dir}
 	mustProbe(t, p, r.path) // memoised
-	r.write(t, featuresBody(t, `{"linux":{"capabilities":["CAP_CHOWN","ALL_CAPS"]},"annotations":{"run.oci.crun.version":"1.30"}}`, ""))
-	want := &plugin.Features{Runtime: r.path, Source: plugin.FromFeatures, Names: []string{"CAP_CHOWN", "ALL_CAPS"}, AllCaps: true, Numerals: true, Version: "crun 1.30"}
+	r.write(t, featuresBody(t, `{"linux":{"capabilities":["CAP_CHOWN"],"capabilityExtensions":{"allCaps":{"enabled":true}}},"annotations":{"run.oci.crun.version":"1.30"}}`, ""))
+	want := &plugin.Features{Runtime: r.path, Source: plugin.FromFeatures, Names: []string{"CAP_CHOWN"}, AllCaps: true, Numerals: true, Version: "crun 1.30"}
 	assertFeatures(t, mustProbe(t, p, r.path), want)
 	assertFeatures(t, mustProbe(t, &Prober{CacheDir: dir}, r.path), want)
 	assertFeatures(t, mustProbe(t, p, r.path), want)
@@ -165,7 +165,7 @@ func TestCacheCorrupt(t *testing.T) {
 			writeFile(t, file, bytes.Replace(data, []byte("\nbinary "), []byte("\nbinary 1"), 1))
 		}},
 		{"inconsistent", func(t *testing.T, file string, data []byte) {
-			writeFile(t, file, bytes.Replace(data, []byte("allcaps false"), []byte("allcaps true"), 1))
+			writeFile(t, file, bytes.Replace(data, []byte("shim false"), []byte("shim true"), 1)) // a shim advertises ALL_CAPS
 		}},
 		{"huge", func(t *testing.T, file string, data []byte) {
 			writeFile(t, file, append(data, bytes.Repeat([]byte("x"), maxCacheFile)...))
@@ -384,7 +384,7 @@ var cacheSamples = []struct {
 	{cacheKey{"/opt/a runtime/with \"quotes\"\n", "", binaryID{}},
 		plugin.Features{Runtime: "/opt/ünïcode", Source: plugin.FromFeatures, Names: []string{}}},
 	{cacheKey{"/r", "", binaryID{Dev: 1<<64 - 1, Ino: 1<<64 - 1, Size: 1<<63 - 1, Mtime: 1<<63 - 1, Ctime: 1<<63 - 1}},
-		plugin.Features{Runtime: "/r", Source: plugin.FromFeatures, Names: []string{"ALL_CAPS", "", "with space", "new\nline", `"quoted"`, "\x00"}, AllCaps: true}},
+		plugin.Features{Runtime: "/r", Source: plugin.FromFeatures, Names: []string{"", "with space", "new\nline", `"quoted"`, "\x00"}, AllCaps: true}},
 	// runsc 20221219 as Docker runs it, after a trial that bisected.
 	{cacheKey{"/usr/bin/runsc", "--network=none\x00--platform=ptrace", binaryID{Dev: 7, Ino: 9, Size: 9, Mtime: 10, Ctime: 11}},
 		plugin.Features{Runtime: "/usr/bin/runsc", Source: plugin.FromTrial, Names: []string{"CAP_CHOWN", "CAP_AUDIT_READ"},

@@ -108,8 +108,8 @@ func decodeCache(data []byte) (cacheKey, *plugin.Features, error) {
 
 // consistent reports whether f could have come from a probe: unknown
 // answers are assumed and have a reason and no names, known ones names and
-// no reason, only a trial tests or rejects, and AllCaps goes with
-// "ALL_CAPS" listed.
+// no reason, only a trial tests or rejects, a shim advertises ALL_CAPS in
+// its features, and no name is "ALL_CAPS".
 func consistent(f *plugin.Features) bool {
 	switch {
 	case f.Unknown != (f.Names == nil) || f.Unknown != (f.Reason != ""):
@@ -123,7 +123,7 @@ func consistent(f *plugin.Features) bool {
 	case f.Shim && (f.Source != plugin.FromFeatures || !f.AllCaps):
 		return false
 	}
-	return f.AllCaps == slices.Contains(f.Names, capnames.AllCaps)
+	return !slices.Contains(f.Names, capnames.AllCaps)
 }
 
 // cacheDecoder reads the lines of a cache file in order. The first error

@@ -13,7 +13,6 @@ import (
 
 	"github.com/capgen-dev/capgen/capnames"
 	"github.com/capgen-dev/capgen/plugin"
-	"github.com/opencontainers/runtime-spec/specs-go/features"
 )
 
 // Annotations by which a runtime's features output names the runtime.
@@ -27,29 +26,33 @@ const (
 
 // parseFeatures fills f from the output of "<runtime> features".
 func parseFeatures(f *plugin.Features, stdout []byte) {
-	var ff features.Features
-	if err := json.Unmarshal(stdout, &ff); err != nil {
+	var doc Document
+	if err := json.Unmarshal(stdout, &doc); err != nil {
 		f.Unknown, f.Reason = true, `"features" printed invalid JSON: `+printable(err.Error())
 		return
 	}
-	if _, ok := ff.Annotations[ShimAnnotation]; ok {
+	if _, ok := doc.Annotations[ShimAnnotation]; ok {
 		f.Shim = true
 	}
-	if v, ok := ff.Annotations[crunVersionAnnotation]; ok {
+	if v, ok := doc.Annotations[crunVersionAnnotation]; ok {
 		// crun maps each entry with libcap's cap_from_name, which takes
 		// decimal numerals: see read_caps in containers/crun
 		// src/libcrun/linux.c and lookupname in libcap's cap_text.c.
 		f.Version, f.Numerals = "crun "+printable(v), true
-	} else if v, ok := ff.Annotations[runcVersionAnnotation]; ok {
+	} else if v, ok := doc.Annotations[runcVersionAnnotation]; ok {
 		f.Version = "runc " + printable(v)
 	}
-	if ff.Linux == nil || ff.Linux.Capabilities == nil {
+	if doc.Linux == nil || doc.Linux.Capabilities == nil {
 		// runtime-spec: a nil list means "unknown", not "none".
 		f.Unknown, f.Reason = true, `"features" lists no linux.capabilities`
 		return
 	}
-	f.Names = slices.Clone(ff.Linux.Capabilities)
-	f.AllCaps = slices.Contains(f.Names, capnames.AllCaps)
+	// The list holds names only: an "ALL_CAPS" in it is no advertisement
+	// (runtime-spec's schema forbids it), and is not a name.
+	f.Names = slices.DeleteFunc(slices.Clone(doc.Linux.Capabilities), func(n string) bool { return n == capnames.AllCaps })
+	numerals, allCaps := doc.advertises()
+	f.Numerals = f.Numerals || numerals
+	f.AllCaps = allCaps
 }
 
 // parseVersion fills f.Version and f.Numerals from the output of

@@ -129,9 +129,27 @@ func TestProbeFeatures(t *testing.T) {
 		document: `{"linux":{"capabilities":["CAP_CHOWN"]},"annotations":{"run.oci.crun.version":"1.30","run.oci.crun.commit":"x"}}`,
 		want:     plugin.Features{Source: plugin.FromFeatures, Names: []string{"CAP_CHOWN"}, Numerals: true, Version: "crun 1.30"},
 	}, {
-		name:     "ALL_CAPS listed",
+		name:     "ALL_CAPS listed is no advertisement and no name",
 		document: `{"linux":{"capabilities":["CAP_CHOWN","ALL_CAPS"]}}`,
-		want:     plugin.Features{Source: plugin.FromFeatures, Names: []string{"CAP_CHOWN", "ALL_CAPS"}, AllCaps: true},
+		want:     plugin.Features{Source: plugin.FromFeatures, Names: []string{"CAP_CHOWN"}},
+	}, {
+		name:     "capabilityExtensions",
+		document: `{"linux":{"capabilities":["CAP_CHOWN"],"capabilityExtensions":{"numerals":{"enabled":true},"allCaps":{"enabled":true}}}}`,
+		want:     plugin.Features{Source: plugin.FromFeatures, Names: []string{"CAP_CHOWN"}, Numerals: true, AllCaps: true},
+	}, {
+		name:     "capabilityExtensions disabled or unknown",
+		document: `{"linux":{"capabilities":["CAP_CHOWN"],"capabilityExtensions":{"numerals":{"enabled":false},"allCaps":{}}}}`,
+		want:     plugin.Features{Source: plugin.FromFeatures, Names: []string{"CAP_CHOWN"}},
+	}, {
+		name: "runc's annotations",
+		document: `{"linux":{"capabilities":["CAP_CHOWN"]},"annotations":{"org.opencontainers.runc.version":"1.5.3",` +
+			`"org.opencontainers.runc.capabilities.numerals.enabled":"true","org.opencontainers.runc.capabilities.allcaps.enabled":"true"}}`,
+		want: plugin.Features{Source: plugin.FromFeatures, Names: []string{"CAP_CHOWN"}, Numerals: true, AllCaps: true, Version: "runc 1.5.3"},
+	}, {
+		name: "runc's annotations other than true",
+		document: `{"linux":{"capabilities":["CAP_CHOWN"]},"annotations":{` +
+			`"org.opencontainers.runc.capabilities.numerals.enabled":"yes","org.opencontainers.runc.capabilities.allcaps.enabled":"1"}}`,
+		want: plugin.Features{Source: plugin.FromFeatures, Names: []string{"CAP_CHOWN"}},
 	}, {
 		name:     "unnamed runtime takes no numerals",
 		document: `{"linux":{"capabilities":["CAP_CHOWN","CAP_NEW_ONE"]},"annotations":{"org.example.version":"3"}}`,
