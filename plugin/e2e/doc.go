@@ -9,6 +9,9 @@
 // engine tests run Debian's podman and buildah with capgen's precreate hook
 // and with its runtime shim, over runc 1.1.5 and runc v1.0.0-rc92; they
 // write a uniquely named containers.conf drop-in, which TestMain removes.
+// The proposal's tests (docs/proposal.md) run the patched runc builds of
+// $CAPGEN_E2E_RUNTIMES and Podman v5.8.2 with capgen's patches, which
+// hack/verify-engines.sh builds into $CAPGEN_E2E_ENGINES/bin.
 //
 // The package has no code outside its tests. Run them as root:
 //
@@ -16,6 +19,7 @@
 //
 // They skip, saying why, when not run as root or when runc, crun or a static
 // busybox are missing, and run without the releases when
-// CAPGEN_E2E_RUNTIMES is unset; with CAPGEN_REQUIRE_E2E=1 (set by .ci/run)
+// CAPGEN_E2E_RUNTIMES is unset (the proposal's tests also without
+// CAPGEN_E2E_ENGINES); with CAPGEN_REQUIRE_E2E=1 (set by .ci/run)
 // each of these fails instead.
 package e2e

@@ -45,7 +45,7 @@ func (r ociRuntime) expectedOutcome(kind string) string {
 	// that does not name it.
 	strict := slices.Contains([]string{"runc-v1.0.0-rc91", "runc-v1.0.0-rc92", "runc-v1.0.0-rc93"}, r.name) || r.kind == "runsc"
 	switch {
-	case kind == "name" && r.names.Has(capnames.CAP_BPF), kind == "numeral" && r.numerals:
+	case kind == "name" && r.names.Has(capnames.CAP_BPF), kind == "numeral" && r.numerals, kind == "ALL_CAPS" && r.allCaps:
 		return applied
 	case strict:
 		return fails
@@ -86,7 +86,7 @@ func entryOutcome(t *testing.T, r ociRuntime, entries []string, entry string, wa
 
 func TestE2EEntryKinds(t *testing.T) {
 	h, rts := setup(t)
-	for _, r := range append(rts, requireRunsc(t, h)) {
+	for _, r := range append(append(rts, requireRunsc(t, h)), requireProposalRuncs(t, h)...) {
 		t.Run(r.name, func(t *testing.T) {
 			cells := make([]string, 0, len(entryKinds))
 			for _, k := range entryKinds {

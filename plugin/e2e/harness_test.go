@@ -145,9 +145,13 @@ type ociRuntime struct {
 	// names are the capabilities whose canonical names it applies.
 	names capnames.Set
 	// numerals is set for a runtime that maps decimal entries to
-	// capability numbers: crun, through libcap's cap_from_name.
+	// capability numbers: crun, through libcap's cap_from_name, and the
+	// proposal's patched runc.
 	numerals bool
-	host     host
+	// allCaps is set for a runtime that expands ALL_CAPS: the proposal's
+	// patched runc (docs/proposal.md).
+	allCaps bool
+	host    host
 }
 
 // requireRuntime returns the named runtime of the machine (Debian's runc
