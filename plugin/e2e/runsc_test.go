@@ -13,6 +13,7 @@ import (
 
 	"github.com/capgen-dev/capgen/capnames"
 	"github.com/capgen-dev/capgen/internal/shim"
+	"github.com/capgen-dev/capgen/plugin/ociruntime"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -97,20 +98,20 @@ func runscLifecycle(t *testing.T, h host, r ociRuntime, capgen string, globals [
 		return readLog(stdout), errorWith(err, readLog(stderr))
 	}
 	// The shim's features: what runsc applies, learned with the options
-	// given, and ALL_CAPS, which the shim expands.
+	// given, and its advertisement of ALL_CAPS, which the shim expands.
 	doc, err := shimRun("features")
 	if err != nil {
 		t.Fatalf("capgen-runsc features: %v", err)
 	}
-	var f struct {
-		Linux struct{ Capabilities []string }
-	}
-	if err := json.Unmarshal([]byte(doc), &f); err != nil {
+	var f ociruntime.Document
+	if err := json.Unmarshal([]byte(doc), &f); err != nil || f.Linux == nil {
 		t.Fatalf("capgen-runsc features: %v\n%s", err, doc)
 	}
-	names := f.Linux.Capabilities
-	if len(names) == 0 || names[len(names)-1] != capnames.AllCaps || parseAll(t, names[:len(names)-1]...) != r.applies() {
-		t.Errorf("capgen-runsc features lists %q; want runsc's names %v and ALL_CAPS", names, r.applies().Strings())
+	if names := f.Linux.Capabilities; parseAll(t, names...) != r.applies() {
+		t.Errorf("capgen-runsc features lists %q; want runsc's names %v", names, r.applies().Strings())
+	}
+	if x := f.Linux.CapabilityExtensions; x == nil || x.AllCaps == nil || x.AllCaps.Enabled == nil || !*x.AllCaps.Enabled || x.Numerals != nil {
+		t.Errorf("capgen-runsc features: capabilityExtensions %s; want allCaps enabled, no numerals", doc)
 	}
 	bundle := writeBundle(t, h, config)
 	id := containerID(t)
