@@ -126,24 +126,34 @@ func newEngines(t *testing.T, h host, podman, buildah string, rts []ociRuntime) 
 
 // importImage imports a busybox-static root file system as e.image.
 func (e *engines) importImage(h host) error {
-	root := filepath.Join(e.dir, "image")
-	if err := os.MkdirAll(filepath.Join(root, "bin"), 0o755); err != nil {
+	tarball, err := busyboxTarball(h, e.dir)
+	if err != nil {
 		return err
 	}
+	_, err = e.run(e.podman, append(e.storage, "import", tarball, e.image)...)
+	return err
+}
+
+// busyboxTarball writes a root file system of h's static busybox, with the
+// applets the tests run, to dir/image.tar and returns its path.
+func busyboxTarball(h host, dir string) (string, error) {
+	root := filepath.Join(dir, "image")
+	if err := os.MkdirAll(filepath.Join(root, "bin"), 0o755); err != nil {
+		return "", err
+	}
 	if err := copyFile(h.busybox, filepath.Join(root, "bin", "busybox")); err != nil {
-		return err
+		return "", err
 	}
 	for _, applet := range []string{"sh", "grep", "cat"} {
 		if err := os.Symlink("busybox", filepath.Join(root, "bin", applet)); err != nil {
-			return err
+			return "", err
 		}
 	}
-	tarball := filepath.Join(e.dir, "image.tar")
+	tarball := filepath.Join(dir, "image.tar")
 	if out, err := exec.Command("tar", "-C", root, "-cf", tarball, ".").CombinedOutput(); err != nil {
-		return fmt.Errorf("tar: %v: %s", err, out)
+		return "", fmt.Errorf("tar: %v: %s", err, out)
 	}
-	_, err := e.run(e.podman, append(e.storage, "import", tarball, e.image)...)
-	return err
+	return tarball, nil
 }
 
 // saveImages writes images, of the engines' storage, to a docker-archive

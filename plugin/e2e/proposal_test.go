@@ -268,21 +268,9 @@ func newPodman5(t *testing.T, h host, bin string) *podman5 {
 	writeFile(t, conf, []byte("[engine]\nhooks_dir = []\n"), 0o644)
 	p.env = append(os.Environ(), "CONTAINERS_CONF="+conf, "PODMAN_IGNORE_CGROUPSV1_WARNING=1",
 		"CAPGEN_CACHE_DIR="+filepath.Join(dir, "cache"))
-	image := filepath.Join(dir, "image")
-	if err := os.MkdirAll(filepath.Join(image, "bin"), 0o755); err != nil {
+	tarball, err := busyboxTarball(h, dir)
+	if err != nil {
 		t.Fatal(err)
-	}
-	if err := copyFile(h.busybox, filepath.Join(image, "bin", "busybox")); err != nil {
-		t.Fatal(err)
-	}
-	for _, applet := range []string{"sh", "grep", "cat"} {
-		if err := os.Symlink("busybox", filepath.Join(image, "bin", applet)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tarball := filepath.Join(dir, "image.tar")
-	if out, err := exec.Command("tar", "-C", image, "-cf", tarball, ".").CombinedOutput(); err != nil {
-		t.Fatalf("tar: %v: %s", err, out)
 	}
 	if out, err := p.command(append(append([]string{}, p.storage...), "import", tarball, p.image)...); err != nil {
 		t.Fatalf("podman import: %v\n%s", err, out)
