@@ -12,6 +12,8 @@ var (
 	commonCapabilities []byte
 	//go:embed files/common/spec.go.in
 	commonSpec []byte
+	//go:embed files/common/order.go.in
+	commonOrder []byte
 	//go:embed files/common/capgen_test.go.in
 	commonTest []byte
 )
@@ -26,6 +28,9 @@ func editCommon(t *srctree.Tree) error {
 		return err
 	}
 	if err := t.Create(dir+"spec.go", commonSpec); err != nil {
+		return err
+	}
+	if err := t.Create(dir+"order.go", commonOrder); err != nil {
 		return err
 	}
 	if err := t.Create(dir+"capgen_test.go", commonTest); err != nil {

@@ -34,10 +34,36 @@ const podmanCapabilities = `	// HANDLE CAPABILITIES
 
 `
 
+// podmanExecPrivileged is what a privileged exec's bounding set becomes
+// in setProcessCapabilitiesExec: what a privileged container of the same
+// runtime gets, by the same call, instead of this process's whole bounding
+// set, which the runtime may not take and which is wider than a
+// privileged container of it.
+const podmanExecPrivileged = `	if options.Privileged {
+		privileged := &spec.Spec{Process: &spec.Process{}}
+		report, err := capabilities.SetupSpec(privileged, capabilities.Container{
+			Privileged: true,
+			Runtime:    c.ociRuntime.Path(),
+		})
+		if err != nil {
+			return err
+		}
+		for _, w := range report.Warnings {
+			logrus.Warn(w)
+		}
+		pspec.Capabilities.Bounding = privileged.Process.Capabilities.Bounding
+	} else {
+`
+
 // editPodman replaces the capability block of securityConfigureGenerator
 // (pkg/specgen/generate/security_linux.go) with a call of common's
-// capabilities.SetupSpec, and removes what that leaves without a caller.
+// capabilities.SetupSpec, and removes what that leaves without a caller;
+// a privileged exec (libpod/oci_conmon_exec_linux.go) gets its bounding
+// set by the same call.
 func editPodman(t *srctree.Tree) error {
+	if err := editPodmanExec(t); err != nil {
+		return err
+	}
 	const file = "pkg/specgen/generate/security_linux.go"
 	b, err := t.File(file)
 	if err != nil {
@@ -68,4 +94,23 @@ func editPodman(t *srctree.Tree) error {
 		return err
 	}
 	return t.DropUnusedImports(config, map[string]string{"golang.org/x/sys/unix": "unix"})
+}
+
+// editPodmanExec makes setProcessCapabilitiesExec ask common's SetupSpec
+// for a privileged exec's bounding set, for the container's runtime.
+func editPodmanExec(t *srctree.Tree) error {
+	const file = "libpod/oci_conmon_exec_linux.go"
+	const privileged = `	allCaps, err := capabilities.BoundingSet()
+	if err != nil {
+		return err
+	}
+	if options.Privileged {
+		pspec.Capabilities.Bounding = allCaps
+	} else {
+`
+	if err := t.Replace(file, privileged, podmanExecPrivileged); err != nil {
+		return err
+	}
+	return t.Replace(file, "\t\"go.podman.io/common/pkg/capabilities\"\n",
+		"\t\"github.com/sirupsen/logrus\"\n\t\"go.podman.io/common/pkg/capabilities\"\n")
 }

@@ -1,11 +1,13 @@
 package main
 
-// A podmanCase is one podman run, on each runtime.
+// A podmanCase is one podman run, on each runtime; with exec, a podman
+// exec with those options into a container run with args.
 type podmanCase struct {
 	name     string
 	args     []string
 	module   string // containers.conf module passed with --module
 	labelled bool   // the image labelled io.containers.capabilities
+	exec     []string
 }
 
 var podmanCases = []podmanCase{
@@ -19,6 +21,10 @@ var podmanCases = []podmanCase{
 	{name: "image labelled io.containers.capabilities=CHOWN,NET_BIND_SERVICE", labelled: true},
 	{name: "--cap-add=39", args: []string{"--cap-add=39"}},
 	{name: "--cap-add=ſys_admin", args: []string{"--cap-add=ſys_admin"}},
+	{name: "exec (defaults)", exec: []string{}},
+	{name: "exec --privileged (defaults)", exec: []string{"--privileged"}},
+	{name: "exec --privileged (--privileged)", args: []string{"--privileged"}, exec: []string{"--privileged"}},
+	{name: "exec --privileged --user 1000 (defaults)", exec: []string{"--privileged", "--user", "1000"}},
 }
 
 // A buildahCase is one buildah run, on each runtime unless chroot.

@@ -86,7 +86,7 @@ func (h *host) importImages(podman, busybox string) error {
 	if err := os.WriteFile(filepath.Join(root, "bin", "busybox"), b, 0o755); err != nil {
 		return err
 	}
-	for _, applet := range []string{"sh", "grep", "cat"} {
+	for _, applet := range []string{"sh", "grep", "cat", "sleep"} {
 		if err := os.Symlink("busybox", filepath.Join(root, "bin", applet)); err != nil {
 			return err
 		}
@@ -187,10 +187,29 @@ func (h *host) podman(bin string, c podmanCase, runtime string) result {
 	if c.labelled {
 		image = h.labelled
 	}
-	args = append(args, "run", "--rm", "--network", "none", "--ulimit", "nofile="+h.nofile,
+	run := append(args, "run", "--network", "none", "--ulimit", "nofile="+h.nofile,
 		"--ulimit", "nproc=32768:32768", "--security-opt", "seccomp=unconfined")
-	args = append(append(args, c.args...), image, "grep", "Cap", "/proc/self/status")
-	out, err := h.run(nil, bin, args...)
+	if c.exec != nil {
+		return h.podmanExec(bin, args, append(append(run, "-d"), c.args...), image, c.exec)
+	}
+	run = append(append(append(run, "--rm"), c.args...), image, "grep", "Cap", "/proc/self/status")
+	out, err := h.run(nil, bin, run...)
+	if err != nil {
+		return result{err: err.Error()}
+	}
+	return status(out)
+}
+
+// podmanExec runs a container with the podman options global and run,
+// execs grep Cap /proc/self/status in it with opts, and removes it.
+func (h *host) podmanExec(bin string, global, run []string, image string, opts []string) result {
+	name := fmt.Sprintf("capgen-sidebyside-%d", time.Now().UnixNano())
+	if _, err := h.run(nil, bin, append(append(run, "--name", name), image, "sleep", "600")...); err != nil {
+		return result{err: err.Error()}
+	}
+	defer h.run(nil, bin, append(append([]string{}, global...), "rm", "--force", "--time", "0", name)...)
+	exec := append(append(append(append([]string{}, global...), "exec"), opts...), name, "grep", "Cap", "/proc/self/status")
+	out, err := h.run(nil, bin, exec...)
 	if err != nil {
 		return result{err: err.Error()}
 	}
