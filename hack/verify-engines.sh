@@ -7,7 +7,9 @@
 # is raised, runs common's and Podman's own tests, builds the unmodified
 # and the patched engines (and Podman unmodified on patched common), and
 # runs them side by side on runc 1.1.5 and v1.0.0-rc92 (hack/sidebyside),
-# against hack/engines.expected.
+# against hack/engines.expected, and runs the engines' own tests that touch
+# capabilities against every build (hack/engine-suites.sh), against
+# hack/engine-suites.expected.
 #
 # Builds are cached in $CAPGEN_ENGINES_CACHE (/var/cache/capgen/engines),
 # keyed on the sources they are built from; the patches are written to
@@ -180,4 +182,7 @@ go run ./hack/sidebyside -expect hack/engines.expected -work "$work/sidebyside" 
 	-runtime "runc 1.1.5=$(command -v runc)" -runtime "runc v1.0.0-rc92=$runtimes/runc-v1.0.0-rc92" \
 	-podman "Podman v5.8.2=$podman" -podman "on patched common=$podman_common" -podman "patched=$podman_patched" \
 	-buildah "Buildah v1.44.0=$buildah" -buildah "patched=$buildah_patched"
+
+echo "== the engines' own suites (hack/engine-suites.sh, hack/engine-suites.expected)"
+hack/engine-suites.sh "$work" "$podman" "$podman_common" "$podman_patched" "$buildah" "$buildah_patched"
 echo "verify-engines: ok"
