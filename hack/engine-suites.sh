@@ -182,6 +182,35 @@ podman_bats "Podman v5.8.2" "$podman"
 podman_bats "on patched common" "$podman_common"
 podman_bats "patched" "$podman_patched"
 
+echo "== podman inspect: the capabilities of the inspect specs' containers, alike on every build"
+# The e2e specs check CapAdd and CapDrop only; users diff EffectiveCaps
+# and BoundingCaps, in order, across versions too.
+inspect_caps() { # PODMAN RUN-OPTIONS...
+	local bin=$1 dir id
+	shift
+	dir=$(mktemp -d "$work/inspect-XXXXXX")
+	local store=(--root "$dir/root" --runroot "$dir/run" --storage-driver vfs --cgroup-manager cgroupfs --events-backend none --runtime "$runc")
+	"$bin" "${store[@]}" load -q -i "$images/quay.io-libpod-alpine-latest.tar" >/dev/null
+	id=$("$bin" "${store[@]}" create "$@" quay.io/libpod/alpine:latest top)
+	"$bin" "${store[@]}" inspect --format '{{.EffectiveCaps}} {{.BoundingCaps}} {{.HostConfig.CapAdd}} {{.HostConfig.CapDrop}}' "$id"
+	"$bin" "${store[@]}" rm -f "$id" >/dev/null
+	rm -rf "$dir"
+}
+for opts in "" "--cap-drop SETUID --cap-drop SETGID --cap-drop CAP_NET_BIND_SERVICE" "--cap-add SYS_ADMIN --cap-add CAP_NET_ADMIN" "--privileged"; do
+	# shellcheck disable=SC2086 # opts is words
+	want=$(inspect_caps "$podman" $opts)
+	for build in "$podman_common" "$podman_patched"; do
+		# shellcheck disable=SC2086
+		if [ "$(inspect_caps "$build" $opts)" != "$want" ]; then
+			echo "FAIL: podman inspect of a container created with '$opts' differs from Podman v5.8.2's:"
+			echo "   Podman v5.8.2: $want"
+			echo "   $build: $(inspect_caps "$build" $opts)"
+			exit 1
+		fi
+	done
+	echo "   [${opts:-defaults}] alike on the three builds: ${want:0:150}…"
+done
+
 echo "== hack/engine-suites.expected"
 go run ./hack/enginesuites -expect hack/engine-suites.expected \
 	-suite "podman-e2e=Podman v5.8.2,on patched common,patched" \

@@ -19,10 +19,13 @@ func newConfigureCommand() *cobra.Command {
 		Short: "Set up capgen's hook or runtime shim in an engine's configuration",
 		Long: `Configure sets up capgen for an engine in the engine's own configuration:
 
-  podman      --mode hook (default): the hook file in capgen's hooks directory
-              (` + configure.DefaultHooksDir + `) and a containers.conf drop-in
-              adding it to the hooks directories; --mode shim: the drop-in naming
-              capgen-NAME in [engine.runtimes], and engine.runtime with --set-default
+  podman      the shim as the default runtime (default): a containers.conf drop-in
+              naming capgen-NAME in [engine.runtimes], as engine.runtime, and in
+              the runtime_supports_* lists that name NAME; --mode shim without
+              --set-default leaves engine.runtime alone; --mode hook: the hook
+              file in capgen's hooks directory (` + configure.DefaultHooksDir + `)
+              and a drop-in adding it to the hooks directories (the hook sees
+              no exec)
   buildah     the shim, as for podman (Buildah has no precreate hooks)
   docker      capgen-NAME in daemon.json's runtimes (default-runtime with --set-default)
   containerd  a CRI runtime handler capgen-NAME (io.containerd.runc.v2, BinaryName the
@@ -48,7 +51,7 @@ the hooks directories Podman and Buildah share.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&engine, "engine", "", "`ENGINE` to configure: podman, buildah, docker or containerd")
-	f.StringVar(&mode, "mode", "", "`MODE`: hook (Podman only; the default for it) or shim")
+	f.StringVar(&mode, "mode", "", "`MODE`: shim (the default; for Podman also its default runtime) or hook (Podman only; sees no exec)")
 	f.StringVar(&opts.Runtime, "runtime", "", "real `NAME` of the shim capgen-NAME, or the hook's --runtime (default runc; the hook: containers.conf's)")
 	f.StringVar(&opts.Config, "config", "", "`FILE` to edit instead of the engine's default (the drop-in, daemon.json, config.toml)")
 	f.StringVar(&opts.HooksDir, "hooks-dir", "", "capgen's own hooks `DIR` (default "+configure.DefaultHooksDir+")")
@@ -81,6 +84,9 @@ func runConfigure(out io.Writer, opts configure.Options, dryRun bool) error {
 	}
 	for _, c := range changes {
 		fmt.Fprintln(out, describe(c))
+	}
+	if opts.Mode == configure.Hook && !opts.Remove {
+		fmt.Fprintln(out, "note:", configure.HookExecGap)
 	}
 	if p := configure.Restart(opts.Engine); p != "" {
 		fmt.Fprintf(out, "restart %s for this to take effect (capgen configure does not restart it)\n", p)

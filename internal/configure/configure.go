@@ -56,8 +56,9 @@ const (
 // Options says what to set up.
 type Options struct {
 	Engine Engine
-	// Mode is Hook or Shim; "" is Hook for Podman and Shim otherwise. Only
-	// Podman has a precreate stage.
+	// Mode is Hook or Shim; "" is Shim, and for Podman the shim as its
+	// default runtime (SetDefault): the hook sees no exec (HookExecGap).
+	// Only Podman has a precreate stage.
 	Mode Mode
 	// Runtime is NAME, the real runtime of the shim capgen-NAME (and the
 	// runtime the hook targets); "" is DefaultRuntime for the shim, and
@@ -80,6 +81,12 @@ type Options struct {
 
 	hookRuntime string // Runtime as given, for the hook: "" is containers.conf's default
 }
+
+// HookExecGap is what the precreate hook cannot do, said wherever it is
+// offered.
+const HookExecGap = "the hook sees no podman exec: a privileged exec gets Podman's own bounding set, " +
+	"which fails on a runtime that lacks a name in it (runc before v1.0.0-rc93: unknown capability \"CAP_BPF\"); " +
+	"the shim as the default runtime (capgen configure --engine podman) covers exec too"
 
 // The default places of what configure writes.
 const (
@@ -147,10 +154,9 @@ func (opts Options) withDefaults() (Options, error) {
 		return opts, fmt.Errorf("%w: engine %q: want podman, buildah, docker or containerd", ErrUsage, opts.Engine)
 	}
 	if opts.Mode == "" {
-		opts.Mode = Shim
-		if opts.Engine == Podman {
-			opts.Mode = Hook
-		}
+		// For Podman the shim covers what the hook cannot, exec, only
+		// as the runtime of every container.
+		opts.Mode, opts.SetDefault = Shim, opts.SetDefault || opts.Engine == Podman
 	}
 	switch {
 	case opts.Mode != Hook && opts.Mode != Shim:

@@ -142,11 +142,26 @@ func TestContainersConfShim(t *testing.T) {
 		for _, setDefault := range []bool{false, true} {
 			t.Run(string(engine)+map[bool]string{false: "", true: "/set-default"}[setDefault], func(t *testing.T) {
 				base := debianContainersConf(t)
+				t.Setenv("CONTAINERS_CONF", base)
+				t.Setenv("CONTAINERS_CONF_OVERRIDE", "")
+				before, err := config.New(nil)
+				if err != nil {
+					t.Fatal(err)
+				}
 				bin := install(t, true)
 				dropIn := filepath.Join(t.TempDir(), "containers.conf.d", "50-capgen-runc.conf")
 				opts := Options{Engine: engine, Mode: Shim, Binary: bin, Config: dropIn, SetDefault: setDefault}
 				roundTrip(t, opts, []string{dropIn}, func(t *testing.T) {
 					cfg := loadContainersConf(t, base, dropIn)
+					// Podman treats the shim as runc: the loaded list, and
+					// the shim, as runc is in it.
+					json := cfg.Engine.RuntimeSupportsJSON.Get()
+					if want := append(before.Engine.RuntimeSupportsJSON.Get(), "capgen-runc"); !slices.Contains(want, "runc") || !slices.Equal(json, want) {
+						t.Errorf("runtime_supports_json = %q, want %q", json, want)
+					}
+					if got, want := cfg.Engine.RuntimeSupportsNoCgroups.Get(), before.Engine.RuntimeSupportsNoCgroups.Get(); !slices.Equal(got, want) {
+						t.Errorf("runtime_supports_nocgroups = %q, want %q, as runc is not in it", got, want)
+					}
 					shim := filepath.Join(filepath.Dir(bin), "capgen-runc")
 					if got := cfg.Engine.OCIRuntimes["capgen-runc"]; !slices.Equal(got, []string{shim}) {
 						t.Errorf("engine.runtimes capgen-runc = %q, want [%s]", got, shim)
@@ -166,6 +181,24 @@ func TestContainersConfShim(t *testing.T) {
 	}
 }
 
+// TestPodmanDefault checks that configure's default for Podman is the shim
+// as its default runtime, which covers exec, and not the hook, which
+// does not.
+func TestPodmanDefault(t *testing.T) {
+	base := debianContainersConf(t)
+	t.Setenv("CONTAINERS_CONF", base)
+	t.Setenv("CONTAINERS_CONF_OVERRIDE", "")
+	bin := install(t, false)
+	dropIn := filepath.Join(t.TempDir(), "50-capgen-runc.conf")
+	roundTrip(t, Options{Engine: Podman, Binary: bin, Config: dropIn}, []string{dropIn}, func(t *testing.T) {
+		cfg := loadContainersConf(t, base, dropIn)
+		if cfg.Engine.OCIRuntime != "capgen-runc" || len(cfg.Engine.OCIRuntimes["capgen-runc"]) != 1 {
+			t.Errorf("engine.runtime %q, runtimes[capgen-runc] %q; want the shim as the default runtime",
+				cfg.Engine.OCIRuntime, cfg.Engine.OCIRuntimes["capgen-runc"])
+		}
+	})
+}
+
 func TestPodmanHook(t *testing.T) {
 	base := debianContainersConf(t)
 	t.Setenv("CONTAINERS_CONF", base)
@@ -173,7 +206,7 @@ func TestPodmanHook(t *testing.T) {
 	bin := install(t, false)
 	hooks := filepath.Join(t.TempDir(), "capgen-hooks.d")
 	dropIn := filepath.Join(t.TempDir(), "50-capgen-hook.conf")
-	opts := Options{Engine: Podman, Binary: bin, Config: dropIn, HooksDir: hooks}
+	opts := Options{Engine: Podman, Mode: Hook, Binary: bin, Config: dropIn, HooksDir: hooks}
 	roundTrip(t, opts, []string{dropIn, filepath.Join(hooks, hookFileName)}, func(t *testing.T) {
 		cfg := loadContainersConf(t, base, dropIn)
 		if got, want := cfg.Engine.HooksDir.Get(), append(slices.Clone(config.DefaultHooksDirs), hooks); !slices.Equal(got, want) {

@@ -243,3 +243,64 @@ func TestE2EConfigureContainerd(t *testing.T) {
 		}
 	})
 }
+
+// TestE2EConfigurePodmanDefault runs capgen configure --engine podman
+// with no mode, which makes the shim capgen-runc Podman's default runtime,
+// and lists it in runtime_supports_json beside runc: Debian's podman 4.3.1,
+// given no --runtime, runs --privileged and exec --privileged through it,
+// and reports a runtime's error in the words it uses for runc itself, which
+// it reads from the runtime's JSON log.
+func TestE2EConfigurePodmanDefault(t *testing.T) {
+	e := requireEngines(t)
+	var runc engineRuntime
+	for _, er := range e.runtimes {
+		if strings.HasPrefix(er.r.name, "runc-1.1.5") {
+			runc = er
+		}
+	}
+	if runc.path == "" {
+		t.Fatal("Debian's runc 1.1.5 is not among the engines' runtimes")
+	}
+	dropIn := "/etc/containers/containers.conf.d/zz-capgen-e2e-configure-default.conf"
+	link := filepath.Join(filepath.Dir(e.capgen), "capgen-runc")
+	t.Cleanup(func() {
+		os.Remove(dropIn)
+		os.Remove(link)
+	})
+	configure := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command(e.capgen, append([]string{"configure", "--engine", "podman", "--config", dropIn}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("capgen configure %q: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	t.Logf("capgen configure --engine podman:\n%s", configure())
+	if out, err := e.run(e.podman, append(e.storage, "info", "--format", "{{.Host.OCIRuntime.Name}}")...); err != nil || strings.TrimSpace(out) != "capgen-runc" {
+		t.Fatalf("podman info: runtime %q (%v); want capgen-runc", out, err)
+	}
+	full := runc.r.applies()
+	checkRootSets(t, "podman run --privileged, default runtime", e.podmanRun(t, "", "", "--privileged"), full)
+	out, err := e.podmanExecTry(t, "capgen-runc", "", nil, []string{"--privileged"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRootSets(t, "podman exec --privileged, default runtime", mustStatus(t, out), full)
+	// The same failure through the shim and through runc, in the same words.
+	words := func(runtime string) string {
+		out, err := e.podmanTry(runtime, "", e.image, "--entrypoint", "/nonexistent")
+		if err == nil {
+			t.Fatalf("podman run --runtime %s /nonexistent ran", runtime)
+		}
+		return strings.TrimPrefix(lastLine(out), "Error: "+runtime+": ")
+	}
+	if shim, real := words("capgen-runc"), words("runc"); shim != real {
+		t.Errorf("podman's error through the shim:\n%s\nthrough runc:\n%s", shim, real)
+	} else {
+		t.Logf("both: %s", real)
+	}
+	configure("--remove")
+	if _, err := os.Lstat(dropIn); !os.IsNotExist(err) {
+		t.Errorf("%s left after --remove: %v", dropIn, err)
+	}
+}

@@ -144,7 +144,7 @@ func busyboxTarball(h host, dir string) (string, error) {
 	if err := copyFile(h.busybox, filepath.Join(root, "bin", "busybox")); err != nil {
 		return "", err
 	}
-	for _, applet := range []string{"sh", "grep", "cat"} {
+	for _, applet := range []string{"sh", "grep", "cat", "sleep"} {
 		if err := os.Symlink("busybox", filepath.Join(root, "bin", applet)); err != nil {
 			return "", err
 		}
@@ -225,7 +225,10 @@ func (e *engines) podmanTry(runtime, hooksDir, image string, opts ...string) (st
 
 // podmanTryEnv is podmanTry with env added to podman's environment.
 func (e *engines) podmanTryEnv(env []string, runtime, hooksDir, image string, opts ...string) (string, error) {
-	args := append(append([]string{}, e.storage...), "--cgroup-manager", "cgroupfs", "--events-backend", "none", "--runtime", runtime)
+	args := append(append([]string{}, e.storage...), "--cgroup-manager", "cgroupfs", "--events-backend", "none")
+	if runtime != "" { // "": containers.conf's default runtime
+		args = append(args, "--runtime", runtime)
+	}
 	if hooksDir != "" {
 		args = append(args, "--hooks-dir", hooksDir)
 	}
@@ -240,7 +243,10 @@ func (e *engines) podmanTryEnv(env []string, runtime, hooksDir, image string, op
 func (e *engines) buildahRun(t *testing.T, runtime string) plugin.Sets {
 	t.Helper()
 	name := containerID(t)
-	if _, err := e.run(e.buildah, append(e.storage, "from", "--name", name, "--security-opt", "seccomp=unconfined", e.image)...); err != nil {
+	// Buildah 1.44 raises RLIMIT_NPROC and RLIMIT_NOFILE unless told
+	// otherwise, which needs CAP_SYS_RESOURCE, which this host lacks.
+	if _, err := e.run(e.buildah, append(e.storage, "from", "--name", name, "--security-opt", "seccomp=unconfined",
+		"--ulimit", "nofile="+e.nofile, "--ulimit", "nproc=32768:32768", e.image)...); err != nil {
 		t.Fatal(err)
 	}
 	defer e.run(e.buildah, append(e.storage, "rm", name)...)

@@ -164,6 +164,7 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	shared.e.cleanup()
+	newest.e.cleanup()
 	for i, d := range dirs {
 		if d == "" {
 			continue

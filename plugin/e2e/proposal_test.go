@@ -145,10 +145,7 @@ func TestE2EProposalAuto(t *testing.T) {
 // hack/verify-engines.sh caches it in $CAPGEN_E2E_ENGINES.
 func requirePatchedPodman(t *testing.T) string {
 	t.Helper()
-	dir := os.Getenv(enginesVar)
-	if dir == "" {
-		unavailable(t, "%s is not set: hack/verify-engines.sh builds patched Podman into it (/var/cache/capgen/engines)", enginesVar)
-	}
+	dir := requireEnginesDir(t)
 	builds, _ := filepath.Glob(filepath.Join(dir, "bin", "podman-patched-*", "podman"))
 	if len(builds) != 1 {
 		unavailable(t, "want one patched Podman build in %s/bin (hack/verify-engines.sh), found %d", dir, len(builds))
