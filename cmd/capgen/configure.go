@@ -29,7 +29,9 @@ func newConfigureCommand() *cobra.Command {
   buildah     the shim, as for podman (Buildah has no precreate hooks)
   docker      capgen-NAME in daemon.json's runtimes (default-runtime with --set-default)
   containerd  a CRI runtime handler capgen-NAME (io.containerd.runc.v2, BinaryName the
-              shim) appended to config.toml; it prints the RuntimeClass that selects it
+              shim) appended to config.toml in its version's layout (2: containerd
+              1.x; 3 and 4: 2.x), never migrating it; it prints the RuntimeClass
+              that selects it; --set-default makes it the CRI's default_runtime_name
 
 For the shim it links capgen-NAME beside this binary (to capshim when that is
 installed there). A second run changes nothing and says so; files are written
@@ -55,7 +57,7 @@ the hooks directories Podman and Buildah share.`,
 	f.StringVar(&opts.Runtime, "runtime", "", "real `NAME` of the shim capgen-NAME, or the hook's --runtime (default runc; the hook: containers.conf's)")
 	f.StringVar(&opts.Config, "config", "", "`FILE` to edit instead of the engine's default (the drop-in, daemon.json, config.toml)")
 	f.StringVar(&opts.HooksDir, "hooks-dir", "", "capgen's own hooks `DIR` (default "+configure.DefaultHooksDir+")")
-	f.BoolVar(&opts.SetDefault, "set-default", false, "make capgen-NAME the engine's default runtime (podman, buildah, docker)")
+	f.BoolVar(&opts.SetDefault, "set-default", false, "make capgen-NAME the engine's default runtime (podman, buildah, docker; containerd's CRI default_runtime_name)")
 	f.BoolVar(&opts.Remove, "remove", false, "undo what configure added")
 	f.BoolVar(&dryRun, "dry-run", false, "print the changes as a diff instead of making them")
 	cmd.MarkFlagRequired("engine")

@@ -74,7 +74,8 @@ type Options struct {
 	// HooksDir is capgen's own hooks directory; "" is DefaultHooksDir.
 	HooksDir string
 	// SetDefault also makes capgen-NAME the engine's default runtime
-	// (Podman, Buildah, Docker).
+	// (Podman, Buildah, Docker; for containerd the CRI's
+	// default_runtime_name).
 	SetDefault bool
 	// Remove plans the undoing of what configure added.
 	Remove bool
@@ -165,8 +166,6 @@ func (opts Options) withDefaults() (Options, error) {
 		return opts, fmt.Errorf("%w: %s has no precreate hooks: use --mode shim", ErrUsage, opts.Engine)
 	case opts.Mode == Hook && opts.SetDefault:
 		return opts, fmt.Errorf("%w: --set-default is for the shim", ErrUsage)
-	case opts.SetDefault && opts.Engine == Containerd:
-		return opts, fmt.Errorf("%w: containerd's default runtime is not configure's to change: select the handler with a RuntimeClass", ErrUsage)
 	}
 	opts.hookRuntime = opts.Runtime
 	if opts.Runtime == "" {

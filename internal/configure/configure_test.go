@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -328,6 +329,78 @@ func TestContainerd(t *testing.T) {
 	}
 }
 
+// containerdV3 is a version 3 config.toml as containerd 2.x writes its
+// CRI runtime half (single-quoted plugin names), abridged.
+const containerdV3 = `version = 3
+
+[plugins]
+  [plugins.'io.containerd.cri.v1.images']
+    snapshotter = 'overlayfs'
+
+  [plugins.'io.containerd.cri.v1.runtime']
+    enable_selinux = false
+
+    [plugins.'io.containerd.cri.v1.runtime'.containerd]
+      default_runtime_name = 'runc' # the administrator's comment
+
+      [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes]
+        [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]
+          runtime_type = 'io.containerd.runc.v2'
+
+          [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
+            SystemdCgroup = false
+`
+
+// TestContainerdVersions adds the handler to version 2, 3 and 4 configs
+// in their own layout, with and without --set-default, which makes it the
+// CRI's default_runtime_name; --remove gives every byte back.
+func TestContainerdVersions(t *testing.T) {
+	v2 := realFile(t, "containerd config default", func() ([]byte, error) {
+		return exec.Command("containerd", "config", "default").Output()
+	})
+	v4 := strings.Replace(containerdV3, "version = 3", "version = 4", 1)
+	noTable := "version = 3\n\n[plugins.'io.containerd.cri.v1.images']\n  snapshotter = 'overlayfs'\n"
+	noKey := strings.Replace(containerdV3, "      default_runtime_name = 'runc' # the administrator's comment\n", "", 1)
+	for _, tc := range []struct {
+		name, original string
+		version        int
+	}{
+		{"version 2, containerd 1.6's default", string(v2), 2},
+		{"version 3", containerdV3, 3},
+		{"version 4", v4, 4},
+		{"version 3 without the CRI's containerd table", noTable, 3},
+		{"version 3 without default_runtime_name", noKey, 3},
+	} {
+		for _, setDefault := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s, set-default %v", tc.name, setDefault), func(t *testing.T) {
+				path := filepath.Join(t.TempDir(), "config.toml")
+				writeFile(t, path, []byte(tc.original), 0o644)
+				bin := install(t, true)
+				opts := Options{Engine: Containerd, Binary: bin, Config: path, SetDefault: setDefault}
+				roundTrip(t, opts, []string{path}, func(t *testing.T) {
+					data, _ := os.ReadFile(path)
+					var c containerdConfig
+					if _, err := toml.Decode(string(data), &c); err != nil {
+						t.Fatalf("config.toml does not parse: %v\n%s", err, data)
+					}
+					if c.Version != tc.version {
+						t.Errorf("version %d, want %d: configure never migrates", c.Version, tc.version)
+					}
+					if h := c.handler("capgen-runc"); h.RuntimeType != "io.containerd.runc.v2" || h.Options.BinaryName != filepath.Join(filepath.Dir(bin), "capgen-runc") {
+						t.Errorf("handler capgen-runc in %s = %+v\n%s", criPlugin(tc.version), h, data)
+					}
+					if got := c.defaultRuntime(); (got == "capgen-runc") != setDefault {
+						t.Errorf("default_runtime_name %q with set-default %v\n%s", got, setDefault, data)
+					}
+					if !setDefault && !bytes.HasPrefix(data, []byte(tc.original)) {
+						t.Errorf("config.toml no longer begins with the original bytes")
+					}
+				})
+			})
+		}
+	}
+}
+
 // TestRefuses: configure edits nothing it cannot edit safely, and never
 // writes into the hooks directories Podman and Buildah share.
 func TestRefuses(t *testing.T) {
@@ -337,6 +410,8 @@ func TestRefuses(t *testing.T) {
 	writeFile(t, v1, []byte("[plugins.cri.containerd]\n  snapshotter = \"overlayfs\"\n"), 0o644)
 	own := filepath.Join(dir, "own.toml")
 	writeFile(t, own, []byte("version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.capgen-runc]\n  runtime_type = \"x\"\n"), 0o644)
+	v5 := filepath.Join(dir, "v5.toml")
+	writeFile(t, v5, []byte("version = 5\n"), 0o644)
 	notObject := filepath.Join(dir, "daemon.json")
 	writeFile(t, notObject, []byte("[]\n"), 0o644)
 	for _, tc := range []struct {
@@ -352,7 +427,7 @@ func TestRefuses(t *testing.T) {
 		{"runtime with a slash", Options{Engine: Docker, Binary: bin, Runtime: "../runc"}, ErrUsage, `"../runc"`},
 		{"runtime quote", Options{Engine: Docker, Binary: bin, Runtime: `a"b`}, ErrUsage, `a\"b`},
 		{"shim of a shim", Options{Engine: Docker, Binary: bin, Runtime: "capgen-runc"}, ErrUsage, "shim"},
-		{"containerd set-default", Options{Engine: Containerd, Binary: bin, SetDefault: true}, ErrUsage, "RuntimeClass"},
+		{"containerd version 5", Options{Engine: Containerd, Binary: bin, Config: v5}, ErrConfig, "newer than configure knows"},
 		{"containerd version 1", Options{Engine: Containerd, Binary: bin, Config: v1}, ErrConfig, "version 0"},
 		{"containerd handler of its own", Options{Engine: Containerd, Binary: bin, Config: own}, ErrConfig, "already defines"},
 		{"daemon.json not an object", Options{Engine: Docker, Binary: bin, Config: notObject}, ErrConfig, "not a JSON object"},
