@@ -27,6 +27,10 @@
 # copy, without vendor/ and with the k8s.io/kubernetes/staging replaces
 # pointed at the k8s.io v0.26.0 releases, it builds as DIR/crictl-v1.26.1.
 #
+# containerd-v2.4.2 is containerd 2.x for the containerd and CRI cases:
+# DIR/containerd-v2.4.2/ holds containerd, containerd-shim-runc-v2 and ctr,
+# built from the module proxy's release (no btrfs).
+#
 # runc-v1.5.3-capgen is runc v1.5.3 with the patches of capgen's proposal
 # for runtime-spec issue 1071 (hack/proposal-patches.sh, docs/proposal.md),
 # built against runtime-spec v1.3.0 with its patch: it takes numerals and
@@ -36,7 +40,8 @@
 # patches change (DIR/NAME.key).
 #
 # Usage: hack/build-runtimes.sh DIR [VERSION...]   (crun-1.17 names a crun,
-# crictl-v1.26.1 crictl, runc-v1.5.3-capgen a patched runc)
+# crictl-v1.26.1 crictl, runc-v1.5.3-capgen a patched runc, containerd-v2.4.2
+# containerd)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -52,7 +57,7 @@ if [ ${#versions[@]} -eq 0 ]; then
 	# (rc91, rc92), the first to know the 5.8/5.9 names (rc93), the last
 	# without a features command (1.0.2), and later releases with one.
 	versions=(v1.0.0-rc91 v1.0.0-rc92 v1.0.0-rc93 v1.0.2 v1.2.8 v1.3.7 v1.4.4 v1.5.3 crun-1.17 crun-1.27.1 crictl-v1.26.1
-		runc-v1.5.3-capgen runc-v1.5.3-capgen-annotation)
+		runc-v1.5.3-capgen runc-v1.5.3-capgen-annotation containerd-v2.4.2)
 fi
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
@@ -163,8 +168,25 @@ build_proposal() {
 	echo "$name: $out"
 }
 
+build_containerd() { # version
+	local v=$1 out=$dir/containerd-$1
+	if [ -x "$out/containerd" ] && [ -x "$out/ctr" ] && [ -x "$out/containerd-shim-runc-v2" ] && "$out/containerd" --version >/dev/null 2>&1; then
+		echo "containerd $v: already built ($out)"
+		return
+	fi
+	echo "containerd $v: building"
+	modcopy "github.com/containerd/containerd/v2@$v" "$work/containerd-$v"
+	mkdir -p "$work/containerd-bin"
+	(cd "$work/containerd-$v" && GOFLAGS=-mod=mod go build -trimpath -tags no_btrfs -o "$work/containerd-bin/" \
+		./cmd/containerd ./cmd/containerd-shim-runc-v2 ./cmd/ctr)
+	rm -rf "$out"
+	mv "$work/containerd-bin" "$out"
+	echo "containerd $v: $out"
+}
+
 for v in "${versions[@]}"; do
 	case $v in
+	containerd-*) build_containerd "${v#containerd-}" ;;
 	runc-v1.5.3-capgen*) build_proposal "$v" ;;
 	crictl-*) build_crictl "${v#crictl-}" ;;
 	crun-*) build_crun "${v#crun-}" ;;

@@ -191,7 +191,7 @@ func TestE2EConfigureContainerd(t *testing.T) {
 		start := func(edit func(string)) *containerd {
 			c := startContainerdEdited(t, func(dir string) string { return criConfig(dir, sandbox, nil) }, edit)
 			writeFile(t, filepath.Join(c.dir, "crictl.yaml"), []byte(fmt.Sprintf("runtime-endpoint: unix://%s\nimage-endpoint: unix://%s\n", c.sock, c.sock)), 0o644)
-			if _, err := client("ctr", []string{"-a", c.sock, "-n", criNamespace}, "image", "import", e.saveImages(t, c.dir, e.image, sandbox)); err != nil {
+			if _, err := client(c.ctrBin, []string{"-a", c.sock, "-n", criNamespace}, "image", "import", e.saveImages(t, c.dir, e.image, sandbox)); err != nil {
 				t.Fatal(err)
 			}
 			return c

@@ -24,8 +24,51 @@ import (
 // socket in a temporary directory, stopped by its PID.
 type containerd struct {
 	dir, sock, namespace string
+	ctrBin               string // the release's ctr
 	cmd                  *exec.Cmd
 	hadRun               bool // /run/containerd existed before: remove only the namespace's runc root
+}
+
+// A containerdRelease is a containerd of the matrix: Debian's 1.6.20, or
+// v2.4.2 as hack/build-runtimes.sh builds it into $CAPGEN_E2E_RUNTIMES
+// (containerd, containerd-shim-runc-v2 and ctr in one directory).
+type containerdRelease struct {
+	name, containerd, ctr string
+	dir                   string // put first in the daemon's $PATH, for its runc v2 shim; "" for Debian's
+}
+
+// debianContainerd is Debian's containerd, or skips t (fails it with
+// CAPGEN_REQUIRE_E2E=1) when it is not installed.
+func debianContainerd(t *testing.T) containerdRelease {
+	t.Helper()
+	bin, err := exec.LookPath("containerd")
+	ctr, errCtr := exec.LookPath("ctr")
+	if err != nil || errCtr != nil {
+		unavailable(t, "containerd or ctr not installed (Debian: apt-get install containerd): %v %v", err, errCtr)
+	}
+	return containerdRelease{name: "containerd-1.6.20", containerd: bin, ctr: ctr}
+}
+
+// containerd2 is containerd v2.4.2 from $CAPGEN_E2E_RUNTIMES.
+func containerd2(t *testing.T) containerdRelease {
+	t.Helper()
+	dir := filepath.Join(os.Getenv(runtimesVar), "containerd-v2.4.2")
+	if os.Getenv(runtimesVar) == "" {
+		unavailable(t, "%s is not set: no containerd v2.4.2 (hack/build-runtimes.sh builds it)", runtimesVar)
+	}
+	for _, b := range []string{"containerd", "ctr", "containerd-shim-runc-v2"} {
+		if _, err := os.Stat(filepath.Join(dir, b)); err != nil {
+			unavailable(t, "containerd v2.4.2 is not built: %v (hack/build-runtimes.sh builds it)", err)
+		}
+	}
+	return containerdRelease{name: "containerd-v2.4.2", containerd: filepath.Join(dir, "containerd"), ctr: filepath.Join(dir, "ctr"), dir: dir}
+}
+
+// containerdReleases are the containerd releases the containerd and CRI
+// cases run against.
+func containerdReleases(t *testing.T) []containerdRelease {
+	t.Helper()
+	return []containerdRelease{debianContainerd(t), containerd2(t)}
 }
 
 // startContainerd starts containerd without its CRI plugin, or skips t
@@ -61,10 +104,12 @@ func startContainerdEdited(t *testing.T, conf func(dir string) string, edit func
 // daemon's environment.
 func startContainerdFull(t *testing.T, conf func(dir string) string, edit func(config string), env []string) *containerd {
 	t.Helper()
-	bin, err := exec.LookPath("containerd")
-	if _, errCtr := exec.LookPath("ctr"); err != nil || errCtr != nil {
-		unavailable(t, "containerd or ctr not installed (Debian: apt-get install containerd): %v %v", err, errCtr)
-	}
+	return startRelease(t, debianContainerd(t), conf, edit, env)
+}
+
+// startRelease is startContainerdFull for the containerd release rel.
+func startRelease(t *testing.T, rel containerdRelease, conf func(dir string) string, edit func(config string), env []string) *containerd {
+	t.Helper()
 	dir, err := os.MkdirTemp("", "capgen-e2e-containerd-")
 	if err != nil {
 		t.Fatal(err)
@@ -72,7 +117,7 @@ func startContainerdFull(t *testing.T, conf func(dir string) string, edit func(c
 	t.Cleanup(func() { os.RemoveAll(dir) }) // also when the daemon never becomes ready
 	var b [4]byte
 	rand.Read(b[:])
-	c := &containerd{dir: dir, sock: filepath.Join(dir, "containerd.sock"), namespace: "capgen-e2e-" + hex.EncodeToString(b[:])}
+	c := &containerd{dir: dir, sock: filepath.Join(dir, "containerd.sock"), namespace: "capgen-e2e-" + hex.EncodeToString(b[:]), ctrBin: rel.ctr}
 	_, err = os.Stat("/run/containerd")
 	c.hadRun = err == nil
 	config := fmt.Sprintf("version = 2\nroot = %q\nstate = %q\n%s[grpc]\n  address = %q\n",
@@ -81,8 +126,11 @@ func startContainerdFull(t *testing.T, conf func(dir string) string, edit func(c
 	if edit != nil {
 		edit(filepath.Join(dir, "config.toml"))
 	}
-	c.cmd = exec.Command(bin, "--config", filepath.Join(dir, "config.toml"))
+	c.cmd = exec.Command(rel.containerd, "--config", filepath.Join(dir, "config.toml"))
 	c.cmd.Env = append(append(os.Environ(), "CAPGEN_CACHE_DIR="+filepath.Join(dir, "capgen-cache")), env...)
+	if rel.dir != "" {
+		c.cmd.Env = append(c.cmd.Env, "PATH="+rel.dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	}
 	startDaemon(t, c.cmd, filepath.Join(dir, "containerd.log"), 30*time.Second, func() error {
 		_, err := c.ctr("version")
 		return err
@@ -93,7 +141,7 @@ func startContainerdFull(t *testing.T, conf func(dir string) string, edit func(c
 
 // ctr runs ctr against the daemon in the test's namespace.
 func (c *containerd) ctr(args ...string) (string, error) {
-	return client("ctr", []string{"-a", c.sock, "-n", c.namespace}, args...)
+	return client(c.ctrBin, []string{"-a", c.sock, "-n", c.namespace}, args...)
 }
 
 // stop stops the daemon by its PID and removes what it made.
@@ -114,23 +162,27 @@ func (c *containerd) runcRoot() string { return filepath.Join("/run/containerd/r
 
 func TestE2EContainerdShim(t *testing.T) {
 	e := requireEngines(t)
-	c := startContainerd(t)
-	if _, err := c.ctr("image", "import", e.saveImages(t, c.dir, e.image)); err != nil {
-		t.Fatal(err)
-	}
-	image := e.image + ":latest"
-	for _, er := range e.runtimes {
-		r := er.r
-		if r.kind != "runc" {
-			continue // containerd's runc v2 shim runs crun here only behind the hybrid-cgroup wrapper
-		}
-		t.Run(r.name, func(t *testing.T) {
-			ctrPrivileged(t, c, er.shim, image, r.applies())
-			if list, _ := exec.Command(r.path, "--root", c.runcRoot(), "list", "-q").Output(); strings.TrimSpace(string(list)) != "" {
-				t.Errorf("runc --root %s list after the containers were removed: %q", c.runcRoot(), list)
+	for _, rel := range containerdReleases(t) {
+		t.Run(rel.name, func(t *testing.T) {
+			c := startRelease(t, rel, func(string) string { return "disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n" }, nil, nil)
+			if _, err := c.ctr("image", "import", e.saveImages(t, c.dir, e.image)); err != nil {
+				t.Fatal(err)
 			}
-			if left, _ := filepath.Glob(filepath.Join(c.runcRoot()+".capgen", "*")); len(left) > 0 {
-				t.Errorf("shim records left behind: %q", left)
+			image := e.image + ":latest"
+			for _, er := range e.runtimes {
+				r := er.r
+				if r.kind != "runc" {
+					continue // containerd's runc v2 shim runs crun here only behind the hybrid-cgroup wrapper
+				}
+				t.Run(r.name, func(t *testing.T) {
+					ctrPrivileged(t, c, er.shim, image, r.applies())
+					if list, _ := exec.Command(r.path, "--root", c.runcRoot(), "list", "-q").Output(); strings.TrimSpace(string(list)) != "" {
+						t.Errorf("runc --root %s list after the containers were removed: %q", c.runcRoot(), list)
+					}
+					if left, _ := filepath.Glob(filepath.Join(c.runcRoot()+".capgen", "*")); len(left) > 0 {
+						t.Errorf("shim records left behind: %q", left)
+					}
+				})
 			}
 		})
 	}

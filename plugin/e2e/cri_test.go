@@ -81,56 +81,67 @@ func TestE2ECRIShim(t *testing.T) {
 	e := requireEngines(t)
 	crictl := requireCrictl(t)
 	sandbox := "localhost/capgen-e2e-sandbox:latest"
-	c := startContainerdWith(t, func(dir string) string { return criConfig(dir, sandbox, e.runtimes) })
-	writeFile(t, filepath.Join(c.dir, "crictl.yaml"), []byte(fmt.Sprintf("runtime-endpoint: unix://%s\nimage-endpoint: unix://%s\n", c.sock, c.sock)), 0o644)
 	if _, err := e.run(e.podman, append(e.storage, "import", "--change", `ENTRYPOINT ["/bin/busybox", "sleep", "3600"]`,
 		filepath.Join(e.dir, "image.tar"), sandbox)...); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.run(e.podman, append(e.storage, "rmi", sandbox)...) })
-	archive := e.saveImages(t, c.dir, e.image, sandbox)
-	if _, err := client("ctr", []string{"-a", c.sock, "-n", criNamespace}, "image", "import", archive); err != nil {
-		t.Fatal(err)
-	}
-	for _, er := range e.runtimes {
-		r := er.r
-		if r.kind != "runc" {
-			continue // containerd's runc v2 shim runs crun here only behind the hybrid-cgroup wrapper
-		}
-		t.Run(r.name, func(t *testing.T) {
-			// The runc v2 shim adds the namespace to the root it is given.
-			root := filepath.Join(c.dir, "runc-"+shimName(er), criNamespace)
-			pod, ctr := c.criPod(t, crictl, shimName(er), e.image+":latest")
-			if list, err := exec.Command(r.path, "--root", root, "list", "-q").Output(); err != nil || !strings.Contains(string(list), ctr) {
-				t.Fatalf("runc --root %s list while the container runs: %q, %v; want its id %s", root, list, err, ctr)
-			}
-			logs, err := c.crictl(t, crictl, "logs", ctr)
-			if err != nil {
+	for _, rel := range containerdReleases(t) {
+		t.Run(rel.name, func(t *testing.T) {
+			c := startRelease(t, rel, func(dir string) string { return criConfig(dir, sandbox, e.runtimes) }, nil, nil)
+			writeFile(t, filepath.Join(c.dir, "crictl.yaml"), []byte(fmt.Sprintf("runtime-endpoint: unix://%s\nimage-endpoint: unix://%s\n", c.sock, c.sock)), 0o644)
+			archive := e.saveImages(t, c.dir, e.image, sandbox)
+			if _, err := client(c.ctrBin, []string{"-a", c.sock, "-n", criNamespace}, "image", "import", archive); err != nil {
 				t.Fatal(err)
 			}
-			checkRootSets(t, "the privileged CRI container", mustStatus(t, logs), r.applies())
-			noShimMessages(t, "crictl logs", logs)
-			file, err := os.ReadFile(filepath.Join(c.dir, "logs", pod, "ctr.log"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			noShimMessages(t, "the CRI container log", string(file))
-			out, err := c.crictl(t, crictl, "exec", ctr, "grep", "Cap", "/proc/self/status")
-			if err != nil {
-				t.Fatal(err)
-			}
-			checkRootSets(t, "crictl exec into the privileged container", mustStatus(t, out), r.applies())
-			noShimMessages(t, "crictl exec", out)
-			c.removePod(t, crictl, pod)
-			if list, _ := exec.Command(r.path, "--root", root, "list", "-q").Output(); strings.TrimSpace(string(list)) != "" {
-				t.Errorf("runc --root %s list after the pod was removed: %q", root, list)
-			} else {
-				t.Logf("runc --root %s list after the pod was removed: empty", root)
-			}
-			if left, _ := filepath.Glob(filepath.Join(root+".capgen", "*")); len(left) > 0 {
-				t.Errorf("shim records left behind: %q", left)
+			for _, er := range e.runtimes {
+				if er.r.kind != "runc" {
+					continue // containerd's runc v2 shim runs crun here only behind the hybrid-cgroup wrapper
+				}
+				t.Run(er.r.name, func(t *testing.T) { criPrivileged(t, c, crictl, er, e.image+":latest") })
 			}
 		})
+	}
+}
+
+// criPrivileged runs a privileged pod and container through er's handler,
+// checks the sets the container printed, in its log, and of crictl exec
+// into it, and that neither runc nor the shim keeps anything after the
+// pod is removed.
+func criPrivileged(t *testing.T, c *containerd, crictl string, er engineRuntime, image string) {
+	t.Helper()
+	r := er.r
+	// The runc v2 shim adds the namespace to the root it is given.
+	root := filepath.Join(c.dir, "runc-"+shimName(er), criNamespace)
+	pod, ctr := c.criPod(t, crictl, shimName(er), image)
+	if list, err := exec.Command(r.path, "--root", root, "list", "-q").Output(); err != nil || !strings.Contains(string(list), ctr) {
+		t.Fatalf("runc --root %s list while the container runs: %q, %v; want its id %s", root, list, err, ctr)
+	}
+	logs, err := c.crictl(t, crictl, "logs", ctr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRootSets(t, "the privileged CRI container", mustStatus(t, logs), r.applies())
+	noShimMessages(t, "crictl logs", logs)
+	file, err := os.ReadFile(filepath.Join(c.dir, "logs", pod, "ctr.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	noShimMessages(t, "the CRI container log", string(file))
+	out, err := c.crictl(t, crictl, "exec", ctr, "grep", "Cap", "/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRootSets(t, "crictl exec into the privileged container", mustStatus(t, out), r.applies())
+	noShimMessages(t, "crictl exec", out)
+	c.removePod(t, crictl, pod)
+	if list, _ := exec.Command(r.path, "--root", root, "list", "-q").Output(); strings.TrimSpace(string(list)) != "" {
+		t.Errorf("runc --root %s list after the pod was removed: %q", root, list)
+	} else {
+		t.Logf("runc --root %s list after the pod was removed: empty", root)
+	}
+	if left, _ := filepath.Glob(filepath.Join(root+".capgen", "*")); len(left) > 0 {
+		t.Errorf("shim records left behind: %q", left)
 	}
 }
 
