@@ -2,12 +2,14 @@ package e2e
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -171,10 +173,13 @@ func TestE2EConfigurePodmanBuildah(t *testing.T) {
 	})
 }
 
-// containerd 1.6 with the CRI handler capgen configure appends to its
-// config.toml: a privileged pod container through the handler, driven by
-// crictl as the kubelet would; after --remove the file is back byte for
-// byte and a restarted containerd has no such handler.
+// containerd with the CRI handler capgen configure adds to its config.toml,
+// in each layout configure edits: containerd 1.6's version 2 (Debian's
+// 1.6.20, and v2.4.2, which migrates it in memory), a version 3 file, and
+// v2.4.2's own `containerd config default`, version 4. A privileged pod
+// through the handler, driven by crictl as the kubelet would, and with
+// --set-default one that names no handler; after --remove the file is back
+// byte for byte and a restarted containerd has no such handler.
 func TestE2EConfigureContainerd(t *testing.T) {
 	e := requireEngines(t)
 	crictl := requireCrictl(t)
@@ -184,64 +189,171 @@ func TestE2EConfigureContainerd(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.run(e.podman, append(e.storage, "rmi", sandbox)...) })
-	forEachRunc(t, e, func(t *testing.T, er engineRuntime, name, link string, configure func(...string) string) {
-		r := er.r
-		var original []byte
-		var config string
-		start := func(edit func(string)) *containerd {
-			c := startContainerdEdited(t, func(dir string) string { return criConfig(dir, sandbox, nil) }, edit)
-			writeFile(t, filepath.Join(c.dir, "crictl.yaml"), []byte(fmt.Sprintf("runtime-endpoint: unix://%s\nimage-endpoint: unix://%s\n", c.sock, c.sock)), 0o644)
-			if _, err := client(c.ctrBin, []string{"-a", c.sock, "-n", criNamespace}, "image", "import", e.saveImages(t, c.dir, e.image, sandbox)); err != nil {
-				t.Fatal(err)
-			}
-			return c
-		}
-		c := start(func(path string) {
-			config = path
-			original, _ = os.ReadFile(path)
-			out := configure("--engine", "containerd", "--config", path)
-			if !strings.Contains(out, "kind: RuntimeClass") || !strings.Contains(out, "handler: capgen-"+name) {
-				t.Errorf("capgen configure printed no RuntimeClass for the handler:\n%s", out)
-			}
+	v2 := containerd2(t)
+	defaults, err := exec.Command(v2.containerd, "config", "default").Output()
+	if err != nil {
+		t.Fatalf("containerd v2.4.2 config default: %v", err)
+	}
+	for _, layout := range []struct {
+		name       string
+		rel        containerdRelease
+		version    int
+		config     func(dir string) []byte // nil: startRelease's version 2 config
+		setDefault bool
+	}{
+		{"containerd-1.6.20, version 2", debianContainerd(t), 2, nil, false},
+		{"containerd-v2.4.2, version 2", v2, 2, nil, false},
+		{"containerd-v2.4.2, version 3", v2, 3, func(dir string) []byte { return containerdV3(dir, sandbox) }, true},
+		{"containerd-v2.4.2, its config default (version 4)", v2, 4, func(dir string) []byte { return containerdV4(t, defaults, dir, sandbox) }, true},
+	} {
+		t.Run(layout.name, func(t *testing.T) {
+			forEachRunc(t, e, func(t *testing.T, er engineRuntime, name, link string, configure func(...string) string) {
+				r := er.r
+				args := []string{"--engine", "containerd"}
+				if layout.setDefault {
+					args = append(args, "--set-default")
+				}
+				var original []byte
+				var config string
+				start := func(edit func(string)) *containerd {
+					c := startRelease(t, layout.rel, func(dir string) string { return criConfig(dir, sandbox, nil) }, func(path string) {
+						if layout.config != nil {
+							writeFile(t, path, layout.config(filepath.Dir(path)), 0o644)
+						}
+						edit(path)
+					}, nil)
+					writeFile(t, filepath.Join(c.dir, "crictl.yaml"), []byte(fmt.Sprintf("runtime-endpoint: unix://%s\nimage-endpoint: unix://%s\n", c.sock, c.sock)), 0o644)
+					if _, err := client(c.ctrBin, []string{"-a", c.sock, "-n", criNamespace}, "image", "import", e.saveImages(t, c.dir, e.image, sandbox)); err != nil {
+						t.Fatal(err)
+					}
+					return c
+				}
+				c := start(func(path string) {
+					config = path
+					original, _ = os.ReadFile(path)
+					out := configure(append(args, "--config", path)...)
+					if !strings.Contains(out, "kind: RuntimeClass") || !strings.Contains(out, "handler: capgen-"+name) {
+						t.Errorf("capgen configure printed no RuntimeClass for the handler:\n%s", out)
+					}
+					data, _ := os.ReadFile(path)
+					if want := fmt.Sprintf("version = %d\n", layout.version); !bytes.HasPrefix(data, []byte(want)) {
+						t.Errorf("config.toml after configure does not begin %q: configure never migrates", want)
+					}
+				})
+				handlers := []string{"capgen-" + name}
+				if layout.setDefault {
+					handlers = append(handlers, "") // default_runtime_name
+				}
+				for _, handler := range handlers {
+					pod, ctr := c.criPod(t, crictl, handler, e.image+":latest")
+					logs, err := c.crictl(t, crictl, "logs", ctr)
+					if err != nil {
+						t.Fatal(err)
+					}
+					sets := mustStatus(t, logs)
+					what := "handler " + cmp.Or(handler, "(none: the default, capgen-"+name+")")
+					checkRootSets(t, "the privileged CRI container through "+what, sets, r.applies())
+					t.Logf("%s, %s: CRI pod through %s: CapBnd %s", layout.name, r.name, what, sets.Bounding.Bitmap())
+					c.removePod(t, crictl, pod)
+					root := filepath.Join("/run/containerd/runc", criNamespace)
+					if list, _ := exec.Command(r.path, "--root", root, "list", "-q").Output(); strings.Contains(string(list), ctr) {
+						t.Errorf("runc --root %s list after the pod was removed: %q", root, list)
+					}
+				}
+				configure(append(args, "--config", config, "--remove")...)
+				if got, _ := os.ReadFile(config); !bytes.Equal(got, original) {
+					t.Errorf("config.toml after --remove:\n%s\nwant, byte for byte:\n%s", got, original)
+				}
+				// Restarted on that config (the daemon's directory is its own:
+				// a new one, configured and unconfigured the same way).
+				c.stop()
+				c = start(func(path string) {
+					before, _ := os.ReadFile(path)
+					configure(append(args, "--config", path)...)
+					configure(append(args, "--config", path, "--remove")...)
+					if got, _ := os.ReadFile(path); !bytes.Equal(got, before) {
+						t.Errorf("config.toml after configure and --remove:\n%s\nwant, byte for byte:\n%s", got, before)
+					}
+				})
+				if _, err := os.Lstat(link); !os.IsNotExist(err) {
+					t.Errorf("shim link %s left after --remove: %v", link, err)
+				}
+				podFile := filepath.Join(c.dir, "removed-pod.json")
+				writeFile(t, podFile, []byte(`{"metadata": {"name": "removed", "namespace": "capgen-e2e", "uid": "removed"}, "linux": {"security_context": {"namespace_options": {"network": 2}}}}`), 0o644)
+				if out, err := c.crictl(t, crictl, "runp", "--runtime", "capgen-"+name, podFile); err == nil {
+					c.removePod(t, crictl, "removed")
+					t.Errorf("crictl runp --runtime capgen-%s after --remove: %s; want no such handler", name, out)
+				}
+			})
 		})
-		pod, ctr := c.criPod(t, crictl, "capgen-"+name, e.image+":latest")
-		logs, err := c.crictl(t, crictl, "logs", ctr)
-		if err != nil {
-			t.Fatal(err)
+	}
+}
+
+// containerdV3 is a version 3 config.toml (containerd 2.0's layout: server
+// addresses at the top, the CRI in its images and runtime halves) for a
+// daemon of the test's own in dir.
+func containerdV3(dir, sandbox string) []byte {
+	return []byte(fmt.Sprintf(`version = 3
+root = %[1]q
+state = %[2]q
+
+[grpc]
+  address = %[3]q
+
+[ttrpc]
+  address = %[4]q
+
+[plugins]
+  [plugins.'io.containerd.cri.v1.images'.pinned_images]
+    sandbox = %[5]q
+
+  [plugins.'io.containerd.cri.v1.runtime']
+    restrict_oom_score_adj = true
+
+    [plugins.'io.containerd.cri.v1.runtime'.containerd]
+      default_runtime_name = 'runc'
+
+      [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]
+        runtime_type = 'io.containerd.runc.v2'
+
+    [plugins.'io.containerd.cri.v1.runtime'.cni]
+      bin_dirs = [%[6]q]
+      conf_dir = %[7]q
+
+  [plugins.'io.containerd.nri.v1.nri']
+    disable = true
+`, filepath.Join(dir, "root"), filepath.Join(dir, "state"), filepath.Join(dir, "containerd.sock"),
+		filepath.Join(dir, "containerd.sock.ttrpc"), sandbox, filepath.Join(dir, "cni-bin"), filepath.Join(dir, "cni-conf")))
+}
+
+// containerdV4 is containerd v2.4.2's `containerd config default` with
+// what makes it a daemon of the test's own in dir: its paths, socket and
+// sandbox image, the oom_score_adj this host allows (no CAP_SYS_RESOURCE),
+// no NRI socket beside the host's, no imports. Each line replaced must be
+// there once, so a changed default fails the test instead of the host.
+func containerdV4(t *testing.T, defaults []byte, dir, sandbox string) []byte {
+	t.Helper()
+	out := string(defaults)
+	for _, r := range []struct{ re, with string }{
+		{`(?m)^root = '.*'$`, fmt.Sprintf("root = %q", filepath.Join(dir, "root"))},
+		{`(?m)^state = '.*'$`, fmt.Sprintf("state = %q", filepath.Join(dir, "state"))},
+		{`(?m)^imports = \[.*\]$`, "imports = []"},
+		{`(?m)^(\s+)sandbox = '.*'$`, fmt.Sprintf("${1}sandbox = %q", sandbox)},
+		{`(?m)^(\s+)restrict_oom_score_adj = false$`, "${1}restrict_oom_score_adj = true"},
+		{`(?m)^(\s+)bin_dirs = \['/opt/cni/bin'\]$`, fmt.Sprintf("${1}bin_dirs = [%q]", filepath.Join(dir, "cni-bin"))},
+		{`(?m)^(\s+)conf_dir = '/etc/cni/net.d'$`, fmt.Sprintf("${1}conf_dir = %q", filepath.Join(dir, "cni-conf"))},
+		{`(?m)^(\s+)path = '/opt/containerd'$`, fmt.Sprintf("${1}path = %q", filepath.Join(dir, "opt"))},
+		{`(?m)^(\s+\[plugins\.'io\.containerd\.nri\.v1\.nri'\]\n\s+)disable = false$`, "${1}disable = true"},
+		{`(?m)^(\s+)address = '/run/containerd/containerd\.sock'$`, fmt.Sprintf("${1}address = %q", filepath.Join(dir, "containerd.sock"))},
+		{`(?m)^(\s+)address = '/run/containerd/containerd\.sock\.ttrpc'$`, fmt.Sprintf("${1}address = %q", filepath.Join(dir, "containerd.sock.ttrpc"))},
+	} {
+		re := regexp.MustCompile(r.re)
+		if n := len(re.FindAllStringIndex(out, -1)); n != 1 {
+			t.Fatalf("containerd v2.4.2's config default: %s found %d times, want once", r.re, n)
 		}
-		sets := mustStatus(t, logs)
-		checkRootSets(t, "the privileged CRI container through configure's handler", sets, r.applies())
-		t.Logf("%s: CRI pod through handler capgen-%s: CapBnd %s", r.name, name, sets.Bounding.Bitmap())
-		c.removePod(t, crictl, pod)
-		root := filepath.Join("/run/containerd/runc", criNamespace)
-		if list, _ := exec.Command(r.path, "--root", root, "list", "-q").Output(); strings.Contains(string(list), ctr) {
-			t.Errorf("runc --root %s list after the pod was removed: %q", root, list)
-		}
-		configure("--engine", "containerd", "--config", config, "--remove")
-		if got, _ := os.ReadFile(config); !bytes.Equal(got, original) {
-			t.Errorf("config.toml after --remove:\n%s\nwant, byte for byte:\n%s", got, original)
-		}
-		// Restarted on that config (the daemon's directory is its own:
-		// a new one, configured and unconfigured the same way).
-		c.stop()
-		c = start(func(path string) {
-			before, _ := os.ReadFile(path)
-			configure("--engine", "containerd", "--config", path)
-			configure("--engine", "containerd", "--config", path, "--remove")
-			if got, _ := os.ReadFile(path); !bytes.Equal(got, before) {
-				t.Errorf("config.toml after configure and --remove:\n%s\nwant, byte for byte:\n%s", got, before)
-			}
-		})
-		if _, err := os.Lstat(link); !os.IsNotExist(err) {
-			t.Errorf("shim link %s left after --remove: %v", link, err)
-		}
-		podFile := filepath.Join(c.dir, "removed-pod.json")
-		writeFile(t, podFile, []byte(`{"metadata": {"name": "removed", "namespace": "capgen-e2e", "uid": "removed"}, "linux": {"security_context": {"namespace_options": {"network": 2}}}}`), 0o644)
-		if out, err := c.crictl(t, crictl, "runp", "--runtime", "capgen-"+name, podFile); err == nil {
-			c.removePod(t, crictl, "removed")
-			t.Errorf("crictl runp --runtime capgen-%s after --remove: %s; want no such handler", name, out)
-		}
-	})
+		out = re.ReplaceAllString(out, r.with)
+	}
+	return []byte(out)
 }
 
 // TestE2EConfigurePodmanDefault runs capgen configure --engine podman
