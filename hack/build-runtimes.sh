@@ -27,6 +27,11 @@
 # copy, without vendor/ and with the k8s.io/kubernetes/staging replaces
 # pointed at the k8s.io v0.26.0 releases, it builds as DIR/crictl-v1.26.1.
 #
+# crio-v1.36.3 is CRI-O, which the module proxy serves: DIR/crio-v1.36.3/
+# holds crio (without btrfs, ostree or gpgme) and pinns, its C helper, built
+# statically from the same release's pinns/. CRI-O 1.36 needs a crictl that
+# sends the CRI's user_specified_image: crictl-v1.34.0 (go install takes it).
+#
 # containerd-v2.4.2 is containerd 2.x for the containerd and CRI cases:
 # DIR/containerd-v2.4.2/ holds containerd, containerd-shim-runc-v2 and ctr,
 # built from the module proxy's release (no btrfs).
@@ -57,7 +62,7 @@ if [ ${#versions[@]} -eq 0 ]; then
 	# (rc91, rc92), the first to know the 5.8/5.9 names (rc93), the last
 	# without a features command (1.0.2), and later releases with one.
 	versions=(v1.0.0-rc91 v1.0.0-rc92 v1.0.0-rc93 v1.0.2 v1.2.8 v1.3.7 v1.4.4 v1.5.3 crun-1.17 crun-1.27.1 crictl-v1.26.1
-		runc-v1.5.3-capgen runc-v1.5.3-capgen-annotation containerd-v2.4.2)
+		runc-v1.5.3-capgen runc-v1.5.3-capgen-annotation containerd-v2.4.2 crio-v1.36.3 crictl-v1.34.0)
 fi
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
@@ -122,6 +127,12 @@ build_crictl() { # version
 		return
 	fi
 	echo "crictl $v: building"
+	if [ "$v" != v1.26.1 ]; then
+		GOBIN=$work go install -trimpath "sigs.k8s.io/cri-tools/cmd/crictl@$v"
+		mv "$work/crictl" "$out"
+		echo "crictl $v: $out"
+		return
+	fi
 	modcopy "github.com/kubernetes-sigs/cri-tools@$v" "$work/cri-tools-$v"
 	rm -rf "$work/cri-tools-$v/vendor"
 	(
@@ -168,6 +179,25 @@ build_proposal() {
 	echo "$name: $out"
 }
 
+build_crio() { # version
+	local v=$1 out=$dir/crio-$1 src
+	if [ -x "$out/crio" ] && [ -x "$out/pinns" ] && "$out/crio" --version >/dev/null 2>&1; then
+		echo "crio $v: already built ($out)"
+		return
+	fi
+	echo "crio $v: building"
+	modcopy "github.com/cri-o/cri-o@$v" "$work/crio-$v"
+	src=$work/crio-$v
+	mkdir -p "$work/crio-bin"
+	(cd "$src" && GOFLAGS=-mod=mod go build -trimpath \
+		-tags "containers_image_ostree_stub exclude_graphdriver_btrfs btrfs_noversion containers_image_openpgp seccomp" \
+		-o "$work/crio-bin/crio" ./cmd/crio)
+	cc -std=c99 -Os -Wall -Werror -Wextra -static -o "$work/crio-bin/pinns" "$src"/pinns/src/*.c
+	rm -rf "$out"
+	mv "$work/crio-bin" "$out"
+	echo "crio $v: $out"
+}
+
 build_containerd() { # version
 	local v=$1 out=$dir/containerd-$1
 	if [ -x "$out/containerd" ] && [ -x "$out/ctr" ] && [ -x "$out/containerd-shim-runc-v2" ] && "$out/containerd" --version >/dev/null 2>&1; then
@@ -187,6 +217,7 @@ build_containerd() { # version
 for v in "${versions[@]}"; do
 	case $v in
 	containerd-*) build_containerd "${v#containerd-}" ;;
+	crio-*) build_crio "${v#crio-}" ;;
 	runc-v1.5.3-capgen*) build_proposal "$v" ;;
 	crictl-*) build_crictl "${v#crictl-}" ;;
 	crun-*) build_crun "${v#crun-}" ;;

@@ -15,7 +15,7 @@ func newConfigureCommand() *cobra.Command {
 	var engine, mode string
 	var dryRun bool
 	cmd := &cobra.Command{
-		Use:   "configure --engine podman|buildah|docker|containerd",
+		Use:   "configure --engine podman|buildah|docker|containerd|crio",
 		Short: "Set up capgen's hook or runtime shim in an engine's configuration",
 		Long: `Configure sets up capgen for an engine in the engine's own configuration:
 
@@ -32,6 +32,8 @@ func newConfigureCommand() *cobra.Command {
               shim) appended to config.toml in its version's layout (2: containerd
               1.x; 3 and 4: 2.x), never migrating it; it prints the RuntimeClass
               that selects it; --set-default makes it the CRI's default_runtime_name
+  crio        a crio.conf.d drop-in naming capgen-NAME in [crio.runtime.runtimes]
+              (default_runtime with --set-default); it prints the RuntimeClass
 
 For the shim it links capgen-NAME beside this binary (to capshim when that is
 installed there). A second run changes nothing and says so; files are written
@@ -52,10 +54,10 @@ the hooks directories Podman and Buildah share.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&engine, "engine", "", "`ENGINE` to configure: podman, buildah, docker or containerd")
+	f.StringVar(&engine, "engine", "", "`ENGINE` to configure: podman, buildah, docker, containerd or crio")
 	f.StringVar(&mode, "mode", "", "`MODE`: shim (the default; for Podman also its default runtime) or hook (Podman only; sees no exec)")
 	f.StringVar(&opts.Runtime, "runtime", "", "real `NAME` of the shim capgen-NAME, or the hook's --runtime (default runc; the hook: containers.conf's)")
-	f.StringVar(&opts.Config, "config", "", "`FILE` to edit instead of the engine's default (the drop-in, daemon.json, config.toml)")
+	f.StringVar(&opts.Config, "config", "", "`FILE` to edit instead of the engine's default (the drop-in, daemon.json, config.toml, CRI-O's drop-in)")
 	f.StringVar(&opts.HooksDir, "hooks-dir", "", "capgen's own hooks `DIR` (default "+configure.DefaultHooksDir+")")
 	f.BoolVar(&opts.SetDefault, "set-default", false, "make capgen-NAME the engine's default runtime (podman, buildah, docker; containerd's CRI default_runtime_name)")
 	f.BoolVar(&opts.Remove, "remove", false, "undo what configure added")
@@ -93,7 +95,7 @@ func runConfigure(out io.Writer, opts configure.Options, dryRun bool) error {
 	if p := configure.Restart(opts.Engine); p != "" {
 		fmt.Fprintf(out, "restart %s for this to take effect (capgen configure does not restart it)\n", p)
 	}
-	if opts.Engine == configure.Containerd && !opts.Remove {
+	if (opts.Engine == configure.Containerd || opts.Engine == configure.Crio) && !opts.Remove {
 		fmt.Fprintf(out, "Kubernetes selects the handler with this RuntimeClass:\n%s", configure.RuntimeClass(opts.Runtime))
 	}
 	return nil

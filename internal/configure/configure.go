@@ -41,6 +41,7 @@ const (
 	Buildah    Engine = "buildah"
 	Docker     Engine = "docker"
 	Containerd Engine = "containerd"
+	Crio       Engine = "crio"
 )
 
 // Mode is how capgen meets an engine: as its precreate hook or as its
@@ -74,8 +75,8 @@ type Options struct {
 	// HooksDir is capgen's own hooks directory; "" is DefaultHooksDir.
 	HooksDir string
 	// SetDefault also makes capgen-NAME the engine's default runtime
-	// (Podman, Buildah, Docker; for containerd the CRI's
-	// default_runtime_name).
+	// (Podman, Buildah, Docker, CRI-O's default_runtime; for containerd
+	// the CRI's default_runtime_name).
 	SetDefault bool
 	// Remove plans the undoing of what configure added.
 	Remove bool
@@ -130,6 +131,7 @@ func Plan(opts Options) ([]Change, error) {
 	}
 	plan := map[Engine]func(Options) ([]Change, error){
 		Podman: planContainersConf, Buildah: planContainersConf, Docker: planDocker, Containerd: planContainerd,
+		Crio: planCrio,
 	}[opts.Engine]
 	if opts.Mode == Hook {
 		plan = planHook
@@ -150,9 +152,9 @@ func Plan(opts Options) ([]Change, error) {
 
 func (opts Options) withDefaults() (Options, error) {
 	switch opts.Engine {
-	case Podman, Buildah, Docker, Containerd:
+	case Podman, Buildah, Docker, Containerd, Crio:
 	default:
-		return opts, fmt.Errorf("%w: engine %q: want podman, buildah, docker or containerd", ErrUsage, opts.Engine)
+		return opts, fmt.Errorf("%w: engine %q: want podman, buildah, docker, containerd or crio", ErrUsage, opts.Engine)
 	}
 	if opts.Mode == "" {
 		// For Podman the shim covers what the hook cannot, exec, only
@@ -218,6 +220,8 @@ func Restart(e Engine) string {
 		return "dockerd"
 	case Containerd:
 		return "containerd"
+	case Crio:
+		return "crio"
 	}
 	return ""
 }

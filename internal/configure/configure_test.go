@@ -401,6 +401,41 @@ func TestContainerdVersions(t *testing.T) {
 	}
 }
 
+// TestCrio writes CRI-O's drop-in: the handler capgen-runc running the
+// shim, and with --set-default CRI-O's default_runtime.
+func TestCrio(t *testing.T) {
+	for _, setDefault := range []bool{false, true} {
+		t.Run(fmt.Sprintf("set-default %v", setDefault), func(t *testing.T) {
+			bin := install(t, true)
+			dropIn := filepath.Join(t.TempDir(), "crio.conf.d", "50-capgen-runc.conf")
+			roundTrip(t, Options{Engine: Crio, Binary: bin, Config: dropIn, SetDefault: setDefault}, []string{dropIn}, func(t *testing.T) {
+				var conf struct {
+					Crio struct {
+						Runtime struct {
+							DefaultRuntime string `toml:"default_runtime"`
+							Runtimes       map[string]struct {
+								RuntimePath string `toml:"runtime_path"`
+								RuntimeType string `toml:"runtime_type"`
+								RuntimeRoot string `toml:"runtime_root"`
+							} `toml:"runtimes"`
+						} `toml:"runtime"`
+					} `toml:"crio"`
+				}
+				if _, err := toml.DecodeFile(dropIn, &conf); err != nil {
+					t.Fatal(err)
+				}
+				h := conf.Crio.Runtime.Runtimes["capgen-runc"]
+				if h.RuntimePath != filepath.Join(filepath.Dir(bin), "capgen-runc") || h.RuntimeType != "oci" || h.RuntimeRoot != "/run/capgen-runc" {
+					t.Errorf("runtimes.capgen-runc = %+v", h)
+				}
+				if (conf.Crio.Runtime.DefaultRuntime == "capgen-runc") != setDefault {
+					t.Errorf("default_runtime %q with set-default %v", conf.Crio.Runtime.DefaultRuntime, setDefault)
+				}
+			})
+		})
+	}
+}
+
 // TestRefuses: configure edits nothing it cannot edit safely, and never
 // writes into the hooks directories Podman and Buildah share.
 func TestRefuses(t *testing.T) {
