@@ -60,8 +60,11 @@ hf() {
 	hyperfine -N --style none --runs "$runs" --warmup 3 --export-markdown "$work/$1.md" --export-csv "$work/$1.csv" "${@:2}" >/dev/null 2>&1
 	tail -n +3 "$work/$1.md"
 }
-# mean NAME ROW prints the mean, in ms, of the ROWth command of run NAME.
+# mean NAME ROW prints the mean, in ms, of the ROWth command of run NAME;
+# median and least the median and the minimum (hyperfine's CSV columns).
 mean() { awk -F, -v row="$2" 'NR == row + 1 { printf "%.2f", $2 * 1000 }' "$work/$1.csv"; }
+median() { awk -F, -v row="$2" 'NR == row + 1 { printf "%.2f", $4 * 1000 }' "$work/$1.csv"; }
+least() { awk -F, -v row="$2" 'NR == row + 1 { printf "%.2f", $7 * 1000 }' "$work/$1.csv"; }
 
 echo "| command | mean [ms] | min [ms] | max [ms] | relative |"
 echo "|:---|---:|---:|---:|---:|"
@@ -82,5 +85,11 @@ awk -v hook="$(mean hook 2)" -v hookfull="$(mean hook 3)" -v cat="$(mean hook 1)
 	-v screate="$(mean create 2)" -v screatefull="$(mean create 3)" -v rcreate="$(mean create 1)" 'BEGIN {
 	printf "hook %.2f ms = %.2fx cat %.2f ms (target <= 2x); capgen alone %.2f ms = %.2fx\n", hook, hook / cat, cat, hookfull, hookfull / cat
 	printf "shim state %.2f ms = %.2fx runc state %.2f ms (target <= 1.2x); capgen alone %.2fx; a Go program exec-ing runc: %.2fx\n", shim, shim / runc, runc, shimfull / runc, floor / runc
-	printf "shim create %.2f ms = runc create %.2f ms + %.2f ms (target <= 3 ms); capgen alone + %.2f ms\n", screate, rcreate, screate - rcreate, screatefull - rcreate
+	printf "shim create %.2f ms = runc create %.2f ms + %.2f ms (means); capgen alone + %.2f ms\n", screate, rcreate, screate - rcreate, screatefull - rcreate
+}'
+awk -v s="$(median create 2)" -v f="$(median create 3)" -v r="$(median create 1)" \
+	-v smin="$(least create 2)" -v fmin="$(least create 3)" -v rmin="$(least create 1)" \
+	-v hook="$(median hook 2)" -v floor="$(median start-only 1)" 'BEGIN {
+	printf "shim create, medians: %.2f ms = runc create %.2f ms + %.2f ms (target <= 3 ms); capgen alone + %.2f ms; minima: + %.2f ms, capgen alone + %.2f ms\n", s, r, s - r, f - r, smin - rmin, fmin - rmin
+	printf "capshim hook, median: %.2f ms = benchfloor %.2f ms + %.2f ms (target <= 1 ms)\n", hook, floor, hook - floor
 }'
