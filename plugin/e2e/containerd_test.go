@@ -122,6 +122,10 @@ func startRelease(t *testing.T, rel containerdRelease, conf func(dir string) str
 	c.hadRun = err == nil
 	config := fmt.Sprintf("version = 2\nroot = %q\nstate = %q\n%s[grpc]\n  address = %q\n",
 		filepath.Join(dir, "root"), filepath.Join(dir, "state"), conf(dir), c.sock)
+	if rel.dir != "" {
+		// containerd 2.x serves NRI on the host's /var/run/nri/nri.sock.
+		config += "[plugins.\"io.containerd.nri.v1.nri\"]\n  disable = true\n"
+	}
 	writeFile(t, filepath.Join(dir, "config.toml"), []byte(config), 0o644)
 	if edit != nil {
 		edit(filepath.Join(dir, "config.toml"))
