@@ -27,6 +27,7 @@
 # $CAPGEN_ENGINES_CACHE/bin like the engines.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. hack/lib.sh
 if [ $# -ne 6 ]; then
 	echo "usage: $0 WORK PODMAN PODMAN_COMMON PODMAN_PATCHED BUILDAH BUILDAH_PATCHED" >&2
 	exit 2
@@ -64,13 +65,7 @@ cached() {
 
 echo "== the suites' images, from busybox-static"
 images=$work/suite-images
-mkdir -p "$images/root/bin" "$images/root/etc" "$images/root/tmp"
-cp /bin/busybox "$images/root/bin/"
-for applet in $(/bin/busybox --list); do
-	[ "$applet" = busybox ] || ln -s busybox "$images/root/bin/$applet"
-done
-printf 'root:x:0:0:root:/root:/bin/sh\nbin:x:1:1:bin:/bin:/sbin/nologin\n' >"$images/root/etc/passwd"
-printf 'root:x:0:\nbin:x:1:\n' >"$images/root/etc/group"
+busybox_rootfs "$images/root"
 tar -C "$images/root" -cf "$images/busybox.tar" .
 store=(--root "$images/store" --runroot "$images/run" --storage-driver vfs)
 "$podman" "${store[@]}" import -q "$images/busybox.tar" localhost/capgen-suites >/dev/null

@@ -40,3 +40,16 @@ requirements() {
 notAbove() {
 	[ "$1" = "$2" ] || [ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | tail -n 1)" = "$2" ]
 }
+
+# busybox_rootfs DIR makes DIR a root file system of the host's static
+# busybox: every applet, and root and bin in /etc/passwd and /etc/group.
+busybox_rootfs() {
+	local applet
+	mkdir -p "$1/bin" "$1/etc" "$1/tmp"
+	cp /bin/busybox "$1/bin/"
+	for applet in $(/bin/busybox --list); do
+		[ "$applet" = busybox ] || ln -s busybox "$1/bin/$applet"
+	done
+	printf 'root:x:0:0:root:/root:/bin/sh\nbin:x:1:1:bin:/bin:/sbin/nologin\n' >"$1/etc/passwd"
+	printf 'root:x:0:\nbin:x:1:\n' >"$1/etc/group"
+}

@@ -89,13 +89,8 @@ patch -d "$runc_src" -p1 --quiet <"$work/patches/runc-v1.5.3.patch"
 echo "== runc v1.5.3: tests/integration/capabilities.bats"
 # The module zip keeps no file modes.
 chmod +x "$runc_src"/tests/integration/*.sh
-mkdir -p "$work/busybox/bin" "$work/busybox/etc" "$work/bats-tmp"
-cp /bin/busybox "$work/busybox/bin/"
-for applet in $(/bin/busybox --list); do
-	[ "$applet" = busybox ] || ln -s busybox "$work/busybox/bin/$applet"
-done
-echo 'root:x:0:0:root:/root:/bin/sh' >"$work/busybox/etc/passwd"
-echo 'root:x:0:' >"$work/busybox/etc/group"
+mkdir -p "$work/bats-tmp"
+busybox_rootfs "$work/busybox"
 arch=$(go env GOARCH)
 tar -C "$work/busybox" -cJf "$runc_src/tests/integration/testdata/busybox-$arch.tar.xz" .
 cp "$runc_src/tests/integration/testdata/busybox-$arch.tar.xz" "$runc_src/tests/integration/testdata/debian-$arch.tar.xz"

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,15 +23,15 @@ func TestReadTAP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"run --cap-add/--cap-drop": passed, "run-inheritable-capabilities": failed,
-		"[800] podman --module - supported fields": skipped, "name with # inside": passed}
-	if len(got) != len(want) {
-		t.Fatalf("got %v, want %v", got, want)
-	}
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("%q: %q, want %q", k, got[k], v)
-		}
+	checkOutcomes(t, got, map[string]string{"run --cap-add/--cap-drop": passed, "run-inheritable-capabilities": failed,
+		"[800] podman --module - supported fields": skipped, "name with # inside": passed})
+}
+
+// checkOutcomes fails t unless got is want.
+func checkOutcomes(t *testing.T, got, want map[string]string) {
+	t.Helper()
+	if !maps.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
 	}
 }
 
@@ -46,16 +47,8 @@ func TestReadGinkgo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"exec_test.go:149 podman exec --privileged": passed, "exec_test.go:175 podman exec --privileged": failed,
-		"a_test.go:2 skips itself": skipped}
-	if len(got) != len(want) {
-		t.Fatalf("got %v, want %v", got, want)
-	}
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("%q: %q, want %q", k, got[k], v)
-		}
-	}
+	checkOutcomes(t, got, map[string]string{"exec_test.go:149 podman exec --privileged": passed, "exec_test.go:175 podman exec --privileged": failed,
+		"a_test.go:2 skips itself": skipped})
 }
 
 func TestNeedsReason(t *testing.T) {

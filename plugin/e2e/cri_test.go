@@ -165,13 +165,8 @@ func (c *containerd) criPod(t *testing.T, crictl, handler, image string) (pod, c
 		"linux":    map[string]any{"security_context": map[string]any{"privileged": true}},
 	}
 	podFile, ctrFile := filepath.Join(c.dir, name+"-pod.json"), filepath.Join(c.dir, name+"-ctr.json")
-	for file, conf := range map[string]any{podFile: podConf, ctrFile: ctrConf} {
-		data, err := json.Marshal(conf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		writeFile(t, file, data, 0o644)
-	}
+	writeJSON(t, podFile, podConf)
+	writeJSON(t, ctrFile, ctrConf)
 	pod, err := c.crictl(t, crictl, "runp", "--runtime", handler, podFile)
 	if err != nil {
 		t.Fatal(err)
@@ -191,6 +186,16 @@ func (c *containerd) criPod(t *testing.T, crictl, handler, image string) (pod, c
 			t.Fatalf("container %s printed no capability sets", ctr)
 		}
 	}
+}
+
+// writeJSON writes v to path as JSON, for crictl.
+func writeJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	data, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, path, data, 0o644)
 }
 
 // removePod stops and removes a pod and its containers.

@@ -10,7 +10,6 @@ package e2e
 // fails on the names it does not know.
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -149,13 +148,8 @@ func (c *crio) privilegedPod(t *testing.T, handler, image string) (pod, ctr stri
 		"linux":    map[string]any{"security_context": map[string]any{"privileged": true, "namespace_options": host}},
 	}
 	podFile, ctrFile := filepath.Join(c.dir, name+"-pod.json"), filepath.Join(c.dir, name+"-ctr.json")
-	for file, conf := range map[string]any{podFile: podConf, ctrFile: ctrConf} {
-		data, err := json.Marshal(conf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		writeFile(t, file, data, 0o644)
-	}
+	writeJSON(t, podFile, podConf)
+	writeJSON(t, ctrFile, ctrConf)
 	if pod, err = c.run("runp", "--runtime", handler, podFile); err != nil {
 		return "", "", err
 	}
