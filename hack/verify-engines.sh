@@ -27,9 +27,12 @@ capgen=github.com/capgen-dev/capgen
 staticcheck=honnef.co/go/tools/cmd/staticcheck@v0.8.2 # as hack/verify-deps.sh
 
 # The engines write beside the host's own files: capgen's probe cache
-# (/run/containers/capgen, the library's default for root) and netavark's
-# /run/containers/networks. What this run adds there is removed at exit.
-shared=(/run/containers /run/containers/capgen /run/containers/networks)
+# (/run/containers/capgen, the library's default for root), netavark's
+# /run/containers/networks, and containers/image's blob-info cache in
+# /var/lib/containers/cache, whatever the storage root. What this run adds
+# there is removed at exit.
+shared=(/run/containers /run/containers/capgen /run/containers/networks /var/lib/containers /var/lib/containers/cache)
+parent() { [ "$1" = /run/containers ] || [ "$1" = /var/lib/containers ]; }
 declare -A before
 for d in "${shared[@]}"; do
 	before[$d]=$( [ -d "$d" ] && ls -A "$d" || echo "-absent-")
@@ -42,10 +45,10 @@ cleanup() {
 		d=${shared[i]}
 		[ -d "$d" ] || continue
 		if [ "${before[$d]}" = "-absent-" ]; then
-			[ "$d" = /run/containers ] && rmdir "$d" 2>/dev/null || rm -rf "$d"
+			parent "$d" && rmdir "$d" 2>/dev/null || rm -rf "$d"
 			continue
 		fi
-		[ "$d" = /run/containers ] && continue
+		parent "$d" && continue
 		for e in $(ls -A "$d"); do
 			grep -qxF "$e" <<<"${before[$d]}" || rm -rf "${d:?}/$e"
 		done

@@ -152,9 +152,11 @@ func TestMain(m *testing.M) {
 	// The shim run with no environment, as engines run it, keeps its probe
 	// cache, log and records in the default directory, and the engines
 	// (netavark) keep state beside it in /run/containers: remove what the
-	// tests add there, and in /run/nri, where a daemon serving NRI would.
+	// tests add there, in /run/nri, where a daemon serving NRI would, and in
+	// /var/lib/containers, where containers/image keeps its blob-info cache
+	// whatever the storage root.
 	cacheDir, _ := ociruntime.DefaultCacheDir()
-	dirs := []string{cacheDir, "/run/containers", "/run/nri"}
+	dirs := []string{cacheDir, "/run/containers", "/run/nri", "/var/lib/containers"}
 	before := make([]map[string]bool, len(dirs))
 	existed := make([]bool, len(dirs))
 	for i, d := range dirs {
