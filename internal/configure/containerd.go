@@ -177,13 +177,14 @@ var defaultLine = regexp.MustCompile(`(?m)^.*` + regexp.QuoteMeta(defaultMarker)
 func setDefault(data []byte, version int, name string) ([]byte, error) {
 	header := regexp.MustCompile(`(?m)^[ \t]*\[[ \t]*plugins[ \t]*\.[ \t]*["']` + regexp.QuoteMeta(criPlugin(version)) +
 		`["'][ \t]*\.[ \t]*containerd[ \t]*\][ \t]*(#.*)?\n`)
-	loc := header.FindIndex(data)
-	if loc == nil {
+	found := header.FindAllIndex(data, -1)
+	switch {
+	case len(found) == 0:
 		return data, nil
-	}
-	if header.FindAllIndex(data, -1)[0][0] != loc[0] || len(header.FindAllIndex(data, -1)) > 1 {
+	case len(found) > 1:
 		return nil, fmt.Errorf("the table [%s] is defined more than once", criTable(version))
 	}
+	loc := found[0]
 	table := data[loc[1]:]
 	if next := regexp.MustCompile(`(?m)^[ \t]*\[`).FindIndex(table); next != nil {
 		table = table[:next[0]]

@@ -51,11 +51,15 @@ type engineRuntime struct {
 	shim string // a link capgen-KEY to capgen, KEY the runtime's engine.runtimes name for path
 }
 
-var shared = struct {
+// enginesOnce is engines set up once per test binary.
+type enginesOnce struct {
 	once sync.Once
 	e    *engines
 	err  error
-}{}
+}
+
+// shared are Debian's podman and buildah.
+var shared enginesOnce
 
 // requireEngines returns the engines, or skips t (fails it with
 // CAPGEN_REQUIRE_E2E=1) when podman, buildah or the runtimes are missing.
@@ -174,7 +178,9 @@ func (e *engines) cleanup() {
 	if e == nil {
 		return
 	}
-	e.run(e.buildah, append(e.storage, "rm", "--all")...)
+	if e.buildah != "" {
+		e.run(e.buildah, append(e.storage, "rm", "--all")...)
+	}
 	e.run(e.podman, append(e.storage, "rm", "--all", "--force")...)
 	os.Remove(e.dropIn)
 	os.RemoveAll(e.dir)

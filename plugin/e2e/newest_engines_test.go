@@ -8,15 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 )
 
-var newest = struct {
-	once sync.Once
-	e    *engines
-	err  error
-}{}
+// newest are unmodified Podman v5.8.2 and Buildah v1.44.0.
+var newest enginesOnce
 
 // requireNewestEngines returns the engines set up with unmodified Podman
 // v5.8.2 and Buildah v1.44.0 over runc 1.1.5 and rc92.

@@ -8,7 +8,6 @@ package e2e
 // patches (built by hack/verify-engines.sh) writing ALL_CAPS to it.
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -202,7 +201,13 @@ func TestE2EProposalPodman(t *testing.T) {
 	h := requireHost(t)
 	patched := requireProposalRuncs(t, h)[0]
 	release := requireRelease(t, h, "runc-v1.5.3")
-	podman := newPodman5(t, h, requirePatchedPodman(t))
+	// Podman 5 warns on every command of a cgroup v1 host.
+	t.Setenv("PODMAN_IGNORE_CGROUPSV1_WARNING", "1")
+	podman, err := newEngines(t, h, requirePatchedPodman(t), "", nil)
+	t.Cleanup(podman.cleanup)
+	if err != nil {
+		t.Fatal(err)
+	}
 	want := h.kernel.Intersect(h.parent.Bounding)
 	for _, tc := range []struct {
 		r       ociRuntime
@@ -211,7 +216,7 @@ func TestE2EProposalPodman(t *testing.T) {
 		wrapper := recordingRuntime(t, podman.dir, tc.r.name, tc.r.path)
 		for _, opt := range []string{"--privileged", "--cap-add=all"} {
 			what := fmt.Sprintf("patched Podman v5.8.2 %s on %s", opt, tc.r.name)
-			got := mustStatus(t, podman.run(t, wrapper, opt))
+			got := podman.podmanRun(t, wrapper, "", opt)
 			checkRootSets(t, what, got, want)
 			c := recorded(t, podman.dir, tc.r.name)
 			t.Logf("%s: config.json bounding %s, effective %s, permitted %s", what, summary(c.Bounding), summary(c.Effective), summary(c.Permitted))
@@ -237,65 +242,4 @@ func requireRelease(t *testing.T, h host, name string) ociRuntime {
 	}
 	unavailable(t, "%s is not built in $%s", name, runtimesVar)
 	return ociRuntime{}
-}
-
-// podman5 runs a Podman build of its own, with storage, configuration and
-// probe cache in dir, removed after the test.
-type podman5 struct {
-	bin, dir, image string
-	storage, env    []string
-	nofile          string
-}
-
-func newPodman5(t *testing.T, h host, bin string) *podman5 {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "capgen-e2e-podman5-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &podman5{bin: bin, dir: dir, image: "localhost/capgen-e2e-busybox", nofile: nofile(t),
-		storage: []string{"--root", filepath.Join(dir, "root"), "--runroot", filepath.Join(dir, "runroot"), "--storage-driver", "vfs"}}
-	t.Cleanup(func() {
-		p.command(append(append([]string{}, p.storage...), "rm", "--all", "--force")...)
-		os.RemoveAll(dir)
-	})
-	// CONTAINERS_CONF replaces every containers.conf: the host's hooks and
-	// drop-ins are not read.
-	conf := filepath.Join(dir, "containers.conf")
-	writeFile(t, conf, []byte("[engine]\nhooks_dir = []\n"), 0o644)
-	p.env = append(os.Environ(), "CONTAINERS_CONF="+conf, "PODMAN_IGNORE_CGROUPSV1_WARNING=1",
-		"CAPGEN_CACHE_DIR="+filepath.Join(dir, "cache"))
-	tarball, err := busyboxTarball(h, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if out, err := p.command(append(append([]string{}, p.storage...), "import", tarball, p.image)...); err != nil {
-		t.Fatalf("podman import: %v\n%s", err, out)
-	}
-	return p
-}
-
-// command runs podman with args and returns its combined output.
-func (p *podman5) command(args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, p.bin, args...)
-	cmd.Env = p.env
-	out, err := cmd.CombinedOutput()
-	return string(out), err
-}
-
-// run runs grep Cap /proc/self/status in a container of runtime with the
-// run option opt and returns the output.
-func (p *podman5) run(t *testing.T, runtime, opt string) string {
-	t.Helper()
-	args := append(append([]string{}, p.storage...), "--tmpdir", filepath.Join(p.dir, "tmp"),
-		"--cgroup-manager", "cgroupfs", "--events-backend", "none", "--runtime", runtime,
-		"run", "--rm", "--network", "none", "--ulimit", "nofile="+p.nofile, "--ulimit", "nproc=32768:32768",
-		opt, p.image, "grep", "Cap", "/proc/self/status")
-	out, err := p.command(args...)
-	if err != nil {
-		t.Fatalf("podman %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return out
 }
