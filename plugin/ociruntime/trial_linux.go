@@ -3,7 +3,10 @@ package ociruntime
 import (
 	"fmt"
 	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/capgen-dev/capgen/capnames"
 	"github.com/capgen-dev/capgen/plugin"
@@ -55,4 +58,49 @@ func inRoot(pid int, root string) bool {
 	}
 	dir, err := os.Stat(root)
 	return err == nil && os.SameFile(proc, dir)
+}
+
+// removeCgroups removes the cgroup of the trial container id that the
+// runtime left behind, empty, where it makes one for a spec without
+// linux.cgroupsPath: /ID under the root of each cgroup hierarchy mounted
+// here (runsc 20221219 leaves one per container on cgroup v1, also after
+// delete --force). rmdir removes only an empty cgroup, so a failure (none
+// there, still in use, not ours to remove) leaves everything as it was.
+func removeCgroups(id string) {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return
+	}
+	for line := range strings.Lines(string(data)) {
+		// mount ID, parent ID, major:minor, root, mount point, options,
+		// optional fields, "-", file system type, source, super options.
+		fields := strings.Fields(line)
+		sep := slices.Index(fields, "-")
+		if sep < 5 || sep+1 >= len(fields) || fields[3] != "/" {
+			continue
+		}
+		if fs := fields[sep+1]; fs == "cgroup" || fs == "cgroup2" {
+			unix.Rmdir(filepath.Join(unescapeMountinfo(fields[4]), id))
+		}
+	}
+}
+
+// unescapeMountinfo undoes the octal escapes (\040 for a space) of a
+// path in /proc/self/mountinfo.
+func unescapeMountinfo(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }

@@ -108,11 +108,12 @@ func (t *trialRun) global(args ...string) []string {
 
 // delete force-deletes container id, with a deadline of its own, twice
 // the runtime's timeout, so that it runs after a timeout too and has time
-// to stop a sandbox.
+// to stop a sandbox, and removes the cgroup the runtime may leave.
 func (t *trialRun) delete(ctx context.Context, id string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*t.p.timeout())
 	defer cancel()
 	t.runDetached(ctx, nil, "delete", "--force", id)
+	removeCgroups(id)
 }
 
 // deleteLater deletes container id in the background; see deleting.
