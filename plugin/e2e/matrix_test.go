@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -148,6 +149,9 @@ func hybridWrapper(t *testing.T, dir string, r ociRuntime) string {
 
 // TestMain removes the memoised probes' cache directory and what the
 // engine tests made after the tests.
+// trialCgroupPrefix begins the cgroups of a trial's containers (their ids).
+const trialCgroupPrefix = "capgen-trial-"
+
 func TestMain(m *testing.M) {
 	// The shim run with no environment, as engines run it, keeps its probe
 	// cache, log and records in the default directory, and the engines
@@ -164,9 +168,23 @@ func TestMain(m *testing.M) {
 		_, err := os.Stat(d)
 		existed[i] = err == nil
 	}
+	host := recordHost()
 	code := m.Run()
 	shared.e.cleanup()
 	newest.e.cleanup()
+	// A trial removes its containers' cgroups; engines leave theirs (runsc
+	// one per container, Podman libpod_parent, Docker docker, CRI-O crio),
+	// which are removed here.
+	for _, d := range host.diff() {
+		if strings.Contains(d, "/"+trialCgroupPrefix) {
+			fmt.Fprintf(os.Stderr, "FAIL: a trial left its container's cgroup: %s\n", d)
+			code = 1
+		}
+	}
+	for _, f := range host.restore() {
+		fmt.Fprintf(os.Stderr, "FAIL: restoring the host after the tests: %s\n", f)
+		code = 1
+	}
 	for i, d := range dirs {
 		if d == "" {
 			continue
