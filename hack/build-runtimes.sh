@@ -36,6 +36,9 @@
 # DIR/containerd-v2.4.2/ holds containerd, containerd-shim-runc-v2 and ctr,
 # built from the module proxy's release (no btrfs).
 #
+# kubelet-v1.34.2 is the kubelet of Kubernetes v1.34.2, which the e2e test
+# runs standalone (static pods, no API server) on containerd.
+#
 # runc-v1.5.3-capgen is runc v1.5.3 with the patches of capgen's proposal
 # for runtime-spec issue 1071 (hack/proposal-patches.sh, docs/proposal.md),
 # built against runtime-spec v1.3.0 with its patch: it takes numerals and
@@ -62,7 +65,7 @@ if [ ${#versions[@]} -eq 0 ]; then
 	# (rc91, rc92), the first to know the 5.8/5.9 names (rc93), the last
 	# without a features command (1.0.2), and later releases with one.
 	versions=(v1.0.0-rc91 v1.0.0-rc92 v1.0.0-rc93 v1.0.2 v1.2.8 v1.3.7 v1.4.4 v1.5.3 crun-1.17 crun-1.27.1 crictl-v1.26.1
-		runc-v1.5.3-capgen runc-v1.5.3-capgen-annotation containerd-v2.4.2 crio-v1.36.3 crictl-v1.34.0)
+		runc-v1.5.3-capgen runc-v1.5.3-capgen-annotation containerd-v2.4.2 crio-v1.36.3 crictl-v1.34.0 kubelet-v1.34.2)
 fi
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
@@ -214,8 +217,31 @@ build_containerd() { # version
 	echo "containerd $v: $out"
 }
 
+# build_kubelet VERSION builds the kubelet of k8s.io/kubernetes@VERSION.
+# The module zip omits staging/, which its go.mod replaces k8s.io/api and
+# the other staging modules with: each points at the published k8s.io
+# module of the matching v0 release instead (kubernetes v1.34.2: v0.34.2),
+# and its go.work, which names staging/ too, is left out (GOWORK=off).
+build_kubelet() {
+	local v=$1 out=$dir/kubelet-$1 src staging
+	if [ -x "$out" ] && "$out" --version >/dev/null 2>&1; then
+		echo "kubelet $v: already built ($out)"
+		return
+	fi
+	echo "kubelet $v: building"
+	modcopy "k8s.io/kubernetes@$v" "$work/kubernetes-$v"
+	src=$work/kubernetes-$v
+	staging=v0.${v#v1.}
+	(cd "$src" && go mod edit -json | jq -r '.Replace[] | select(.New.Path | startswith("./staging/")) | .Old.Path' |
+		while read -r m; do go mod edit -replace="$m=$m@$staging"; done)
+	(cd "$src" && GOWORK=off GOFLAGS=-mod=mod go build -trimpath -o "$work/kubelet.new" ./cmd/kubelet)
+	mv "$work/kubelet.new" "$out"
+	echo "kubelet $v: $out"
+}
+
 for v in "${versions[@]}"; do
 	case $v in
+	kubelet-*) build_kubelet "${v#kubelet-}" ;;
 	containerd-*) build_containerd "${v#containerd-}" ;;
 	crio-*) build_crio "${v#crio-}" ;;
 	runc-v1.5.3-capgen*) build_proposal "$v" ;;
