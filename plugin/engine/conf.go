@@ -5,29 +5,13 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/BurntSushi/toml"
+	"github.com/capgen-dev/capgen/internal/containersconf"
 	"github.com/capgen-dev/capgen/plugin"
 	"go.podman.io/common/pkg/config"
-	"go.podman.io/storage/pkg/unshare"
-)
-
-// The files go.podman.io/common/pkg/config reads, in its order: the
-// system file, the administrator's file and drop-ins, for a rootless user
-// the rootless files, the user's file and drop-ins (together replaced by
-// CONTAINERS_CONF when that is set), the modules, and last
-// CONTAINERS_CONF_OVERRIDE.
-const (
-	systemConf   = "/usr/share/containers/containers.conf"
-	adminConf    = "/etc/containers/containers.conf"
-	rootlessConf = "/etc/containers/containers.rootless.conf"
-	userConf     = "containers/containers.conf" // under $XDG_CONFIG_HOME or ~/.config
-	confEnv      = "CONTAINERS_CONF"
-	overrideEnv  = "CONTAINERS_CONF_OVERRIDE"
 )
 
 // DefaultCapabilities returns containers.conf's default_capabilities as the
@@ -86,13 +70,13 @@ func commonPrefixed(entries []string) []string {
 // readDefaults reads default_capabilities from the containers.conf files and
 // the given modules (absolute paths, as common resolved them).
 func readDefaults(modules []string) ([]string, error) {
-	files, err := confFiles()
+	sources, err := containersconf.Find()
 	if err != nil {
 		return nil, fmt.Errorf("reading default_capabilities from containers.conf: %w", err)
 	}
 	list := &confSlice{values: slices.Clone(config.DefaultCapabilities)}
-	for _, f := range files {
-		if err := decodeConf(f.path, list, f.optional); err != nil {
+	for _, f := range sources.Files {
+		if err := decodeConf(f, list, true); err != nil {
 			return nil, err
 		}
 	}
@@ -101,91 +85,12 @@ func readDefaults(modules []string) ([]string, error) {
 			return nil, err
 		}
 	}
-	if path := os.Getenv(overrideEnv); path != "" {
+	if path := os.Getenv(containersconf.OverrideEnv); path != "" {
 		if err := decodeConf(path, list, true); err != nil {
 			return nil, err
 		}
 	}
 	return list.values, nil
-}
-
-// confFile is a containers.conf file to read; an optional one may be
-// missing.
-type confFile struct {
-	path     string
-	optional bool
-}
-
-// confFiles lists the files common reads before modules, in its order.
-func confFiles() ([]confFile, error) {
-	if path := os.Getenv(confEnv); path != "" {
-		if _, err := os.Stat(path); err != nil {
-			return nil, fmt.Errorf("%s file: %w", confEnv, err)
-		}
-		return []confFile{{path: path, optional: true}}, nil
-	}
-	paths := []string{systemConf, adminConf}
-	add := func(dir string) error {
-		more, err := dropIns(dir)
-		paths = append(paths, more...)
-		return err
-	}
-	if err := add(adminConf + ".d"); err != nil {
-		return nil, err
-	}
-	if uid := unshare.GetRootlessUID(); uid > 0 {
-		paths = append(paths, rootlessConf)
-		if err := add(rootlessConf + ".d"); err != nil {
-			return nil, err
-		}
-		if err := add(filepath.Join(rootlessConf+".d", strconv.Itoa(uid))); err != nil {
-			return nil, err
-		}
-	}
-	user, err := userConfPath()
-	if err != nil {
-		return nil, err
-	}
-	paths = append(paths, user)
-	if err := add(user + ".d"); err != nil {
-		return nil, err
-	}
-	files := make([]confFile, len(paths))
-	for i, p := range paths {
-		files[i] = confFile{path: p, optional: true}
-	}
-	return files, nil
-}
-
-// userConfPath is the user's containers.conf, for root too.
-func userConfPath() (string, error) {
-	if dir := os.Getenv("XDG_CONFIG_HOME"); dir != "" {
-		return filepath.Join(dir, userConf), nil
-	}
-	home, err := unshare.HomeDir()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(home, ".config", userConf), nil
-}
-
-// dropIns returns the *.conf files directly in dir, sorted by name; none
-// when dir does not exist.
-func dropIns(dir string) ([]string, error) {
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var files []string
-	for _, e := range entries {
-		if !e.IsDir() && strings.HasSuffix(e.Name(), ".conf") {
-			files = append(files, filepath.Join(dir, e.Name()))
-		}
-	}
-	return files, nil
 }
 
 // decodeConf merges the default_capabilities of the file at path into list.
