@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -297,22 +296,6 @@ func TestAddRuntimeColumn(t *testing.T) {
 				t.Errorf("%+v: %s is %q, want %q", tc.features, r.Name, r.Runtime, tc.want[i])
 			}
 		}
-	}
-}
-
-// TestOwnBinaries: the shim never resolves its runtime to capgen or to the
-// capshim installed beside it, which would hand the command back to capgen.
-func TestOwnBinaries(t *testing.T) {
-	dir := t.TempDir()
-	self := filepath.Join(dir, "capgen")
-	if got := ownBinaries(self); !slices.Equal(got, []string{self}) {
-		t.Errorf("without capshim: %q", got)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "capshim"), nil, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := ownBinaries(self), []string{self, filepath.Join(dir, "capshim")}; !slices.Equal(got, want) {
-		t.Errorf("with capshim: %q, want %q", got, want)
 	}
 }
 

@@ -15,7 +15,9 @@ import (
 // ociruntime import no go.podman.io package and no TOML parser, so that
 // go.podman.io/common, which they would otherwise import back through
 // common/pkg/config, can import them. The hook and the shim import neither
-// each other nor anything above them. Each layer may import module packages
+// each other nor anything above them, and the shim nothing of
+// go.podman.io: cmd/capshim runs it, with runtime names resolved through
+// capgen's memo of containers.conf (internal/shim/confmemo). Each layer may import module packages
 // of lower layers only, so no cycle can form. cmd/capshim, the fast entry
 // point, imports nothing beyond the module and the standard library
 // (cmd/capshim's TestDependencies checks what it links).
@@ -28,14 +30,16 @@ func TestLayering(t *testing.T) {
 		"plugin/ociruntime": {"github.com/opencontainers/runtime-spec/", "golang.org/x/sys/"},
 		"plugin/engine": {"go.podman.io/", "github.com/opencontainers/runtime-spec/", "github.com/opencontainers/runtime-tools/generate",
 			"github.com/BurntSushi/toml"}, // containers.conf's parser, as go.podman.io/common uses it
-		"internal/ocihook":     {"github.com/opencontainers/runtime-spec/"},
-		"internal/shim":        {"github.com/opencontainers/runtime-spec/", "go.podman.io/common/pkg/config"},
-		"internal/shim/record": nil,
-		"internal/configure":   {"go.podman.io/common/pkg/config", "go.podman.io/common/pkg/hooks/1.0.0", "github.com/BurntSushi/toml", "github.com/opencontainers/runtime-spec/"},
-		"cmd/capshim":          nil,
+		"internal/ocihook":        {"github.com/opencontainers/runtime-spec/"},
+		"internal/shim":           {"github.com/opencontainers/runtime-spec/"},
+		"internal/shim/record":    nil,
+		"internal/shim/confmemo":  nil,
+		"internal/containersconf": {"go.podman.io/storage/pkg/unshare"},
+		"internal/configure":      {"go.podman.io/common/pkg/config", "go.podman.io/common/pkg/hooks/1.0.0", "github.com/BurntSushi/toml", "github.com/opencontainers/runtime-spec/"},
+		"cmd/capshim":             nil,
 	}
-	layer := map[string]int{"capnames": 0, "gen": 0, "plugin": 1, "plugin/ociruntime": 2, "plugin/engine": 3,
-		"internal/shim/record": 3, "internal/configure": 4, "internal/ocihook": 4, "internal/shim": 4, "cmd/capgen": 5, "cmd/capshim": 5}
+	layer := map[string]int{"capnames": 0, "gen": 0, "plugin": 1, "plugin/ociruntime": 2, "internal/containersconf": 2, "plugin/engine": 3,
+		"internal/shim/record": 3, "internal/shim/confmemo": 3, "internal/configure": 4, "internal/ocihook": 4, "internal/shim": 4, "cmd/capgen": 5, "cmd/capshim": 5}
 	for pkg, allowed := range external {
 		files, err := filepath.Glob(filepath.Join("../..", pkg, "*.go"))
 		if err != nil || len(files) == 0 {

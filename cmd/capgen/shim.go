@@ -1,25 +1,18 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"syscall"
+	"sync"
 
+	"github.com/capgen-dev/capgen/internal/containersconf"
 	"github.com/capgen-dev/capgen/internal/shim"
+	"github.com/capgen-dev/capgen/internal/shim/confmemo"
 	"github.com/capgen-dev/capgen/plugin/engine"
 	"github.com/capgen-dev/capgen/plugin/ociruntime"
+	"go.podman.io/common/pkg/config"
 )
-
-// shimCacheEnv moves the shim's probe cache and its log, which take no
-// flags of their own: every argument belongs to the runtime. It does not
-// move the shim's records of which runtime created a container: engines
-// run a container's later commands with no environment, and the records
-// must be found then.
-const shimCacheEnv = "CAPGEN_CACHE_DIR"
 
 // isShim reports whether capgen invoked as capgen-NAME with args is the
 // runtime shim for NAME: always, unless args are one of capgen's own
@@ -35,7 +28,7 @@ func isShim(name string, args []string) bool {
 	if err != nil {
 		return true
 	}
-	_, err = ociruntime.Find(engine.Lookup(nil), name, ownBinaries(self)...)
+	_, err = ociruntime.Find(engine.Lookup(nil), name, shim.OwnBinaries(self)...)
 	return !errors.Is(err, ociruntime.ErrRuntimeNotFound)
 }
 
@@ -55,66 +48,48 @@ func isCLIArg(arg string) bool {
 }
 
 // runShim is capgen invoked as capgen-NAME: the OCI runtime NAME, with the
-// capabilities of create and run made applicable (shim.Run). It
-// execs the real runtime and returns only when it cannot.
+// capabilities of create and run made applicable (shim.Main), runtime
+// names resolved through containers.conf, whose engine.runtimes table it
+// memoises for cmd/capshim. It execs the real runtime and returns only
+// when it cannot.
 func runShim(name string, args []string) int {
 	self, err := os.Executable()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s%s: %v\n", shim.Prefix, name, err)
 		return 1
 	}
-	opts := shim.Options{Runtime: name, Self: ownBinaries(self), Stdout: os.Stdout}
-	if dir := os.Getenv(shimCacheEnv); dir != "" {
-		opts.Prober = prober(dir)
-		opts.LogFile = filepath.Join(dir, "shim.log")
-	}
-	next, err := shim.Run(context.Background(), args, opts)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "%s%s: %v\n", shim.Prefix, name, err)
-		return 1
-	}
-	if next == nil {
-		return 0
-	}
-	if next.After != nil {
-		return runChild(name, next)
-	}
-	err = syscall.Exec(next.Path, append([]string{next.Path}, next.Args...), os.Environ())
-	fmt.Fprintf(os.Stderr, "%s%s: running %s: %v\n", shim.Prefix, name, next.Path, err)
-	return 1
+	return shim.Main(name, args, self, memoisedLookup(self))
 }
 
-// runChild runs the real runtime as a child with the shim's standard
-// streams, passes on its exit status, and calls next.After with it.
-func runChild(name string, next *shim.Exec) int {
-	cmd := exec.Command(next.Path, next.Args...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	err := cmd.Run()
-	code := 0
-	var exit *exec.ExitError
-	switch {
-	case errors.As(err, &exit):
-		code = exit.ExitCode()
-		if code < 0 {
-			code = 128 + int(exit.Sys().(syscall.WaitStatus).Signal())
+// memoisedLookup returns the engine.runtimes lookup of containers.conf as
+// go.podman.io/common loads it, loaded at the first lookup, and then
+// writes the memo of its table that cmd/capshim resolves names with
+// (confmemo), unless a valid one is there. The files' identities are
+// taken before the load, so a file that changes during it makes the memo
+// a miss, never a stale hit.
+func memoisedLookup(self string) func(string) []string {
+	load := sync.OnceValue(func() map[string][]string {
+		dir, derr := shim.CacheDir()
+		sources, serr := containersconf.Find()
+		var snap confmemo.Snapshot
+		var err error
+		if derr == nil && serr == nil {
+			paths := append(sources.Files, sources.DropInDirs...)
+			if o := os.Getenv(containersconf.OverrideEnv); o != "" {
+				paths = append(paths, o)
+			}
+			snap, err = confmemo.Take(self, paths)
 		}
-	case err != nil:
-		fmt.Fprintf(os.Stderr, "%s%s: running %s: %v\n", shim.Prefix, name, next.Path, err)
-		code = 1
-	}
-	next.After(code)
-	return code
-}
-
-// ownBinaries returns self and, when it is installed beside self, the
-// cmd/capshim binary that passes the shim's command lines to capgen: the
-// runtime the shim resolves is never either.
-func ownBinaries(self string) []string {
-	own := []string{self}
-	if capshim := filepath.Join(filepath.Dir(self), "capshim"); capshim != self {
-		if _, err := os.Stat(capshim); err == nil {
-			own = append(own, capshim)
+		cfg, cerr := config.Default()
+		if cerr != nil {
+			return nil // names are looked up in $PATH alone
 		}
-	}
-	return own
+		if derr == nil && serr == nil && err == nil {
+			if _, ok := confmemo.Load(dir, self); !ok {
+				snap.Write(dir, cfg.Engine.OCIRuntimes)
+			}
+		}
+		return cfg.Engine.OCIRuntimes
+	})
+	return func(name string) []string { return load()[name] }
 }

@@ -23,6 +23,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/capgen-dev/capgen/internal/shim"
+	"github.com/capgen-dev/capgen/internal/shim/confmemo"
 	"github.com/capgen-dev/capgen/internal/shim/record"
 	"github.com/capgen-dev/capgen/plugin/ociruntime"
 )
@@ -37,16 +39,40 @@ func main() {
 			}
 		}
 	}
+	self, err := os.Executable()
+	if err != nil {
+		fail(err.Error())
+	}
+	capgen := filepath.Join(filepath.Dir(self), "capgen")
+	if name, ok := strings.CutPrefix(filepath.Base(os.Args[0]), record.Prefix); ok && name != "" {
+		if lookup, ok := memoisedLookup(capgen); ok {
+			// As capgen decides: the shim whenever NAME is a runtime.
+			if _, err := ociruntime.Find(lookup, name, shim.OwnBinaries(self)...); err == nil {
+				os.Exit(shim.Main(name, args, self, lookup))
+			}
+		}
+	}
 	if len(args) > 0 && args[0] == "hook" {
 		if f, ok := parseHook(args[1:]); ok {
 			os.Exit(runHook(f))
 		}
 	}
-	self, err := os.Executable()
+	execOrExit(capgen, os.Args)
+}
+
+// memoisedLookup returns the lookup of containers.conf's engine.runtimes
+// table that capgen, the binary at path, memoised (confmemo), if the memo
+// is still valid.
+func memoisedLookup(capgen string) (func(string) []string, bool) {
+	dir, err := shim.CacheDir()
 	if err != nil {
-		fail(err.Error())
+		return nil, false
 	}
-	execOrExit(filepath.Join(filepath.Dir(self), "capgen"), os.Args)
+	table, ok := confmemo.Load(dir, capgen)
+	if !ok {
+		return nil, false
+	}
+	return func(name string) []string { return table[name] }, true
 }
 
 // execOrExit replaces the process with path run with argv, or exits with

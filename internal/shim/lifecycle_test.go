@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"go.podman.io/common/pkg/config"
 )
 
 // A container created through the shim keeps reaching the runtime that
@@ -19,7 +17,7 @@ import (
 func TestRunRecordsTheRuntime(t *testing.T) {
 	runtime, _ := shimFixture(t, allNamesFeatures()) // runc 1.1.5's features
 	opts, _ := testOptions(t, "fake")
-	opts.Config = &config.Config{Engine: config.EngineConfig{OCIRuntimes: map[string][]string{"fake": {runtime}}}}
+	opts.Lookup = func(name string) []string { return map[string][]string{"fake": {runtime}}[name] }
 	root := filepath.Join(t.TempDir(), "runc")
 	bundle := t.TempDir()
 	writeConfig(t, bundle, `{"ociVersion":"1.0.2","process":{"cwd":"/","capabilities":{"bounding":["CAP_CHOWN"]}}}`)
@@ -34,7 +32,7 @@ func TestRunRecordsTheRuntime(t *testing.T) {
 	}
 
 	lost := opts
-	lost.Config = &config.Config{} // the name resolves no more
+	lost.Lookup = func(string) []string { return nil } // the name resolves no more
 	for _, args := range [][]string{{"--root", root, "start", "ctr1"}, {"--root", root, "kill", "ctr1", "KILL"},
 		{"--root", root, "exec", "--cwd", "/", "ctr1", "true"}, {"--root", root, "update", "--pids-limit", "10", "ctr1"}} {
 		next, err := Run(context.Background(), args, lost)

@@ -21,11 +21,9 @@ import (
 	"github.com/capgen-dev/capgen/capnames"
 	"github.com/capgen-dev/capgen/internal/shim/record"
 	"github.com/capgen-dev/capgen/plugin"
-	"github.com/capgen-dev/capgen/plugin/engine"
 	"github.com/capgen-dev/capgen/plugin/ociruntime"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/opencontainers/runtime-spec/specs-go/features"
-	"go.podman.io/common/pkg/config"
 )
 
 // Prefix is the prefix of the names under which capgen is a runtime
@@ -39,15 +37,18 @@ var ErrInput = errors.New("invalid bundle for the runtime shim")
 // Options configures [Run].
 type Options struct {
 	// Runtime is the real runtime, NAME of capgen-NAME: a path, or a name
-	// resolved as Podman resolves it (containers.conf engine.runtimes,
-	// then $PATH), never to the shim itself.
+	// resolved as Podman resolves it (containers.conf engine.runtimes, see
+	// Lookup, then $PATH), never to the shim itself.
 	Runtime string
 	// Self are the paths of the shim's own executables (capgen, and
 	// capshim when capgen-NAME links to it), which Runtime never resolves to.
 	Self []string
-	// Config resolves Runtime; nil means config.Default().
-	Config *config.Config
-	// Prober probes the real runtime; nil is the process-wide one.
+	// Lookup returns the paths containers.conf's engine.runtimes table
+	// lists for a runtime name, which are tried before $PATH; nil looks in
+	// $PATH alone.
+	Lookup func(name string) []string
+	// Prober probes the real runtime; nil is one of the default cache
+	// directory that resolves names with Lookup.
 	Prober *ociruntime.Prober
 	// Stdout receives the features document.
 	Stdout io.Writer
@@ -94,6 +95,9 @@ type Exec struct {
 // Warnings go where the runtime logs (--log, in --log-format), else to
 // opts.LogFile; on an error the real runtime must not run.
 func Run(ctx context.Context, args []string, opts Options) (*Exec, error) {
+	if opts.Prober == nil {
+		opts.Prober = &ociruntime.Prober{Lookup: opts.Lookup}
+	}
 	cl, err := record.Parse(opts.Runtime, args)
 	if err != nil {
 		return nil, fmt.Errorf("runtime shim %s%s: %w", Prefix, opts.Runtime, err)
@@ -153,18 +157,11 @@ func (opts Options) runtimeFor(cl record.CommandLine, records string) (string, [
 	if r, ok := cl.LookupRecord(records); ok {
 		return r.Runtime, r.Globals, nil
 	}
-	path, err := ociruntime.Find(engine.Lookup(opts.Config), opts.Runtime, opts.Self...)
+	path, err := ociruntime.Find(opts.Lookup, opts.Runtime, opts.Self...)
 	if err != nil {
 		return "", nil, fmt.Errorf("runtime shim %s%s: %w", Prefix, opts.Runtime, err)
 	}
 	return path, cl.Globals, nil
-}
-
-func (opts Options) prober() *ociruntime.Prober {
-	if opts.Prober != nil {
-		return opts.Prober
-	}
-	return engine.Prober()
 }
 
 // targetOnce returns a function that returns what the shim rewrites
@@ -188,7 +185,7 @@ func (opts Options) targetOnce(real string, globals []string) func(context.Conte
 			err = fmt.Errorf("runtime shim: %w", herr)
 			return target, err
 		}
-		f, perr := opts.prober().ProbeWith(ctx, nil, real, globals)
+		f, perr := opts.Prober.ProbeWith(ctx, nil, real, globals)
 		if perr != nil {
 			err = fmt.Errorf("runtime shim: %w", perr)
 			return target, err
@@ -332,7 +329,7 @@ func readConfigFile(path string) ([]byte, os.FileMode, error) {
 // what the real runtime takes, as runtime-spec's schema has them: names
 // only.
 func (opts Options) printFeatures(ctx context.Context, real string, globals []string) error {
-	p := opts.prober()
+	p := opts.Prober
 	f, err := p.ProbeWith(ctx, nil, real, globals)
 	if err != nil {
 		return fmt.Errorf("runtime shim: %w", err)

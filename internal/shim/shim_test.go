@@ -15,6 +15,7 @@ import (
 	"github.com/capgen-dev/capgen/capnames"
 	"github.com/capgen-dev/capgen/internal/shim/record"
 	"github.com/capgen-dev/capgen/plugin"
+	"github.com/capgen-dev/capgen/plugin/engine"
 	"github.com/capgen-dev/capgen/plugin/ociruntime"
 	"go.podman.io/common/pkg/config"
 )
@@ -134,12 +135,12 @@ func TestRunNeverItself(t *testing.T) {
 	os.WriteFile(conf, []byte("[engine.runtimes]\nrunc = [\""+self+"\"]\n"), 0o644)
 	t.Setenv("CONTAINERS_CONF", conf)
 	cfg := mustConfig(t)
-	next, err := Run(context.Background(), []string{"state", "x"}, Options{Runtime: "runc", Self: []string{self}, Config: cfg})
+	next, err := Run(context.Background(), []string{"state", "x"}, Options{Runtime: "runc", Self: []string{self}, Lookup: engine.Lookup(cfg)})
 	if err != nil || next.Path != filepath.Join(realDir, "runc") {
 		t.Errorf("Run resolved runc to %+v, %v; want %s, passing over itself", next, err, filepath.Join(realDir, "runc"))
 	}
 	t.Setenv("PATH", selfDir)
-	if _, err := Run(context.Background(), []string{"state", "x"}, Options{Runtime: "runc", Self: []string{self}, Config: cfg}); !errors.Is(err, ociruntime.ErrRuntimeNotFound) {
+	if _, err := Run(context.Background(), []string{"state", "x"}, Options{Runtime: "runc", Self: []string{self}, Lookup: engine.Lookup(cfg)}); !errors.Is(err, ociruntime.ErrRuntimeNotFound) {
 		t.Errorf("with only itself to find: error %v, want ociruntime.ErrRuntimeNotFound", err)
 	}
 }
