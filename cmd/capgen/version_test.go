@@ -59,7 +59,11 @@ func TestReleaseName(t *testing.T) {
 	if sub, _ := exec.Command(bin, "version").Output(); string(sub) != string(version) {
 		t.Errorf("capgen-linux-amd64 version printed %q, --version %q", sub, version)
 	}
-	out, err := exec.Command(bin, "state", "x").CombinedOutput()
+	// As the shim, with its cache (and memo of containers.conf) in a
+	// directory of the test's own.
+	state := exec.Command(bin, "state", "x")
+	state.Env = append(os.Environ(), "CAPGEN_CACHE_DIR="+t.TempDir())
+	out, err := state.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), `"linux-amd64"`) {
 		t.Errorf("capgen-linux-amd64 state x: %v\n%s; want the shim's error naming the runtime linux-amd64", err, out)
 	}
