@@ -199,6 +199,11 @@ type nameIndex struct {
 	// the inverse.
 	byRank [capnames.MaxCap + 1]capnames.Cap
 	rank   [capnames.MaxCap + 1]uint8
+	// rankNames are the names in string order.
+	rankNames [capnames.MaxCap + 1]string
+	// rankBits[i][b] is the set of ranks of the capabilities whose bits
+	// are b in byte i of a set: a set's ranks in eight lookups.
+	rankBits [8][256]uint64
 }
 
 const nameSlots = 256
@@ -211,6 +216,16 @@ func newNameIndex(t *capnames.Table) *nameIndex {
 	slices.SortFunc(x.byRank[:], func(a, b capnames.Cap) int { return strings.Compare(x.names[a], x.names[b]) })
 	for r, c := range x.byRank {
 		x.rank[c] = uint8(r)
+		x.rankNames[r] = x.names[c]
+	}
+	for i := range x.rankBits {
+		for b := range 256 {
+			for bit := range 8 {
+				if b&(1<<bit) != 0 {
+					x.rankBits[i][b] |= 1 << x.rank[8*i+bit]
+				}
+			}
+		}
 	}
 	// About one seed in 25 spreads 41 names over 256 slots without a
 	// collision; a few hundred tries find one for a real table.
@@ -269,16 +284,22 @@ func (x *nameIndex) lookup(e string) (capnames.Cap, bool) {
 	return c, x.names[c][len("CAP_"):] == short
 }
 
-// sortedNames returns the names of s sorted as strings, in one allocation.
+// sortedNames returns the names of s sorted as strings, in one allocation:
+// the ranks of its capabilities in string order, a byte of s at a time,
+// then each run of consecutive ranks copied at once, as a copy of the
+// result would be.
 func sortedNames(s capnames.Set) []string {
 	x := capIndex()
 	var ranks uint64
-	for v := uint64(s); v != 0; v &= v - 1 {
-		ranks |= 1 << x.rank[bits.TrailingZeros64(v)]
+	for i, v := 0, uint64(s); v != 0; i, v = i+1, v>>8 {
+		ranks |= x.rankBits[i][v&0xff]
 	}
 	names := make([]string, 0, bits.OnesCount64(ranks))
-	for ; ranks != 0; ranks &= ranks - 1 {
-		names = append(names, x.names[x.byRank[bits.TrailingZeros64(ranks)]])
+	for ranks != 0 {
+		lo := bits.TrailingZeros64(ranks)
+		n := bits.TrailingZeros64(^(ranks >> lo)) // ranks lo, lo+1, ... lo+n-1 are set
+		names = append(names, x.rankNames[lo:lo+n]...)
+		ranks &^= (1<<n - 1) << lo
 	}
 	return names
 }

@@ -197,6 +197,23 @@ func TestNameIndex(t *testing.T) {
 		[]string{"41", "CAP_AUDIT_READ", "CAP_KILL", "CAP_SYS_ADMIN"}; !slices.Equal(got, want) {
 		t.Errorf("sortedNames = %q, want %q", got, want)
 	}
+	// Against sorting the names, for sets of every density: runs of
+	// consecutive ranks, the first and last rank, all 64, none.
+	rng := rand.New(rand.NewPCG(1, 2))
+	sets := []capnames.Set{0, ^capnames.Set(0), capnames.SetOf(x.byRank[0]), capnames.SetOf(x.byRank[capnames.MaxCap])}
+	for range 2000 {
+		sets = append(sets, capnames.Set(rng.Uint64()&rng.Uint64()), capnames.Set(rng.Uint64()|rng.Uint64()), capnames.Set(rng.Uint64()))
+	}
+	for _, s := range sets {
+		var want []string
+		for _, c := range s.Caps() {
+			want = append(want, x.names[c])
+		}
+		slices.Sort(want)
+		if got := sortedNames(s); !slices.Equal(got, want) || got == nil {
+			t.Fatalf("sortedNames(%s) = %q, want %q", s.Bitmap(), got, want)
+		}
+	}
 }
 
 func TestMergeCapsBoundingOnlyForAddAll(t *testing.T) {
