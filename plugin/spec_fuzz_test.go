@@ -207,3 +207,33 @@ func checkOnlyCapabilitiesChanged(t *testing.T, in, out *specs.Spec) {
 		t.Fatalf("hook changed more than process.capabilities:\n in %s\nout %s", a, b)
 	}
 }
+
+// FuzzDecodeCapabilities: DecodeCapabilities reads what DecodeConfig reads
+// of the fields RewriteCapabilities uses, and accepts everything
+// DecodeConfig accepts; it refuses an input only with ErrInvalidSpec.
+func FuzzDecodeCapabilities(f *testing.F) {
+	f.Add([]byte(`{"ociVersion":"1.0.0","annotations":{"a":"b"},"process":{"user":{"uid":7},"capabilities":{"bounding":["CAP_CHOWN"],"Effective":["x"],"effective":["y"]}}}`))
+	f.Add([]byte(`{"ociVersion":"1.2.1","process":null,"linux":5}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		part, perr := DecodeCapabilities(data, "in")
+		full, ferr := DecodeConfig(data, "in")
+		if perr != nil && !errors.Is(perr, ErrInvalidSpec) {
+			t.Fatalf("DecodeCapabilities: %v is not ErrInvalidSpec", perr)
+		}
+		if ferr != nil {
+			return
+		}
+		if perr != nil {
+			t.Fatalf("DecodeConfig accepts %q, DecodeCapabilities refuses it: %v", data, perr)
+		}
+		want := &specs.Spec{Version: full.Version, Annotations: full.Annotations}
+		if full.Process != nil {
+			want.Process = &specs.Process{User: specs.User{UID: full.Process.User.UID}, Capabilities: full.Process.Capabilities}
+		}
+		got, _ := json.Marshal(part)
+		wantJSON, _ := json.Marshal(want)
+		if string(got) != string(wantJSON) {
+			t.Fatalf("%q:\nDecodeCapabilities %s\nDecodeConfig       %s", data, got, wantJSON)
+		}
+	})
+}

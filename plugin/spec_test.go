@@ -410,3 +410,28 @@ func TestWidening(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeCapabilities: the refusals of DecodeConfig for what it reads,
+// and none for the rest of the spec, which it leaves to the runtime.
+func TestDecodeCapabilities(t *testing.T) {
+	for _, tc := range []struct {
+		in string
+		ok bool
+	}{
+		{`{"ociVersion":"1.0.2","process":{"capabilities":{"bounding":["CAP_KILL"]}}}`, true},
+		{`{"ociVersion":"1.0.2","linux":"not an object","mounts":5}`, true},
+		{`[]`, false},
+		{`{"ociVersion":"1.0.2"} {}`, false},
+		{`{"process":{}}`, false},
+		{`{"ociVersion":"2.0.0"}`, false},
+		{`{"ociVersion":"1.0.2","process":{"capabilities":{"bounding":[null]}}}`, false},
+		{`{"ociVersion":"1.0.2","process":{"capabilities":{"bounding":[5]}}}`, false},
+		{`{"ociVersion":"1.0.2","process":{"user":{"uid":"0"}}}`, false},
+		{`{"ociVersion":"1.0.2","annotations":{"a":1}}`, false},
+	} {
+		spec, err := DecodeCapabilities([]byte(tc.in), "config.json")
+		if (err == nil) != tc.ok || err != nil && !errors.Is(err, ErrInvalidSpec) {
+			t.Errorf("DecodeCapabilities(%s) = %v, %v; want ok %v", tc.in, spec, err, tc.ok)
+		}
+	}
+}

@@ -204,9 +204,10 @@ type capFile struct {
 }
 
 var (
-	// configFile is a bundle's config.json.
+	// configFile is a bundle's config.json, of which the shim decodes only
+	// what it rewrites the lists for.
 	configFile = capFile{at: []string{"process", "capabilities"}, decode: func(data []byte, path string) (*specs.Spec, error) {
-		spec, err := plugin.DecodeConfig(data, path)
+		spec, err := plugin.DecodeCapabilities(data, path)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrInput, err)
 		}
