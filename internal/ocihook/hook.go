@@ -10,8 +10,10 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/capgen-dev/capgen/internal/capsplice"
 	"github.com/capgen-dev/capgen/plugin"
 	"github.com/capgen-dev/capgen/plugin/ociruntime"
+	"github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // Options configures [Run].
@@ -39,8 +41,8 @@ type Options struct {
 // Run is the precreate hook of an engine that runs
 // go.podman.io/common/pkg/hooks/exec.RuntimeConfigFilter (Podman): it reads
 // a runtime spec (config.json) from stdin, rewrites its
-// process.capabilities with [plugin.FilterConfig] and writes the new spec to
-// stdout. Warnings about entries it dropped go to stderr, one a line.
+// process.capabilities with [plugin.RewriteCapabilities] and writes the spec
+// to stdout with the text of the lists that changed replaced. Warnings about entries it dropped go to stderr, one a line.
 //
 // Nothing is written to stdout unless the whole result was computed: on an
 // error the engine sees an empty output and a failed hook. Errors about the
@@ -54,7 +56,7 @@ func Run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, opts Op
 	if err != nil {
 		return err
 	}
-	spec, err := plugin.DecodeConfig(data, "config.json on stdin")
+	spec, err := plugin.DecodeCapabilities(data, "config.json on stdin")
 	if err != nil {
 		return err
 	}
@@ -62,7 +64,7 @@ func Run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, opts Op
 	if err != nil {
 		return err
 	}
-	out, more, err := plugin.EncodeRewritten(spec, env)
+	out, more, err := rewrite(data, spec, env)
 	if err != nil {
 		return err
 	}
@@ -71,6 +73,35 @@ func Run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, opts Op
 	}
 	_, err = stdout.Write(out)
 	return err
+}
+
+// rewrite returns data with the capability lists of spec, decoded from
+// it, rewritten for env: the text of each list that changes replaced
+// (capsplice), everything else as the engine wrote it, members this
+// program's runtime-spec does not know included. Only when a list to
+// write has no member in data to replace (a widened spec without
+// process.capabilities) is the spec decoded whole and encoded again, as
+// [plugin.FilterConfig] does.
+func rewrite(data []byte, spec *specs.Spec, env plugin.Target) ([]byte, []string, error) {
+	var before specs.LinuxCapabilities
+	if spec.Process != nil && spec.Process.Capabilities != nil {
+		before = *spec.Process.Capabilities
+	}
+	warnings, err := plugin.RewriteCapabilities(spec, env)
+	if err != nil {
+		return nil, nil, err
+	}
+	if spec.Process == nil {
+		return data, warnings, nil
+	}
+	changed := capsplice.Changed(&before, spec.Process.Capabilities)
+	if len(changed) == 0 {
+		return data, warnings, nil
+	}
+	if out, err := capsplice.Splice(data, []string{"process", "capabilities"}, changed); err == nil {
+		return out, warnings, nil
+	}
+	return plugin.FilterConfig(data, env)
 }
 
 func readLimited(r io.Reader, limit int64) ([]byte, error) {

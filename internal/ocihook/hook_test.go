@@ -67,3 +67,45 @@ func TestRun(t *testing.T) {
 		})
 	}
 }
+
+// TestRunKeepsTheRest: the hook replaces the text of the lists it
+// rewrites and nothing else, byte for byte: members its runtime-spec does
+// not know (a newer engine's), spacing and order stay; a spec it leaves
+// unchanged comes out as it went in. A widened spec without
+// process.capabilities, which has no list to replace, is encoded again.
+func TestRunKeepsTheRest(t *testing.T) {
+	host, err := plugin.HostEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := func(s capnames.Set) string {
+		b, _ := json.Marshal(s.Strings())
+		return string(b)
+	}
+	all := names(capnames.UpTo(host.KernelLast).Intersect(host.Bounding).Intersect(capnames.Default().Set()))
+	prefix := "{\n  \"ociVersion\": \"1.0.2\",\n  \"linux\": {\"netDevices\": {\"eth9\": {}}, \"x-future\": [1, 2]},\n" +
+		"  \"process\": {\"user\": {\"uid\": 0}, \"cwd\": \"/\", \"capabilities\": {\"bounding\": "
+	for _, tc := range []struct {
+		name, in, want string
+		opts           Options
+	}{
+		{"ALL_CAPS expanded", prefix + "[\"ALL_CAPS\"], \"ambient\": []}}\n}", prefix + all + ", \"ambient\": []}}\n}", Options{}},
+		{"nothing to change", prefix + "[\"CAP_KILL\"]}}\n}", prefix + "[\"CAP_KILL\"]}}\n}", Options{}},
+		{"widened without capabilities",
+			`{"ociVersion":"1.0.2","annotations":{"io.podman.annotations.privileged":"TRUE"},"process":{"user":{"uid":0},"cwd":"/"}}`,
+			`{"ociVersion":"1.0.2","process":{"user":{"uid":0,"gid":0},"cwd":"/","capabilities":{"bounding":` + all +
+				`,"effective":` + all + `,"permitted":` + all + `}},"annotations":{"io.podman.annotations.privileged":"TRUE"}}` + "\n",
+			Options{TrustPrivileged: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.opts.Runtime = "/nonexistent/runtime" // names, as for an unknown runtime
+			var stdout, stderr bytes.Buffer
+			if err := Run(context.Background(), strings.NewReader(tc.in), &stdout, &stderr, tc.opts); err != nil {
+				t.Fatal(err)
+			}
+			if stdout.String() != tc.want {
+				t.Errorf("the hook wrote\n%s\nwant\n%s", stdout.Bytes(), tc.want)
+			}
+		})
+	}
+}

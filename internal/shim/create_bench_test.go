@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/capgen-dev/capgen/internal/capsplice"
 	"github.com/capgen-dev/capgen/internal/shim/record"
 	"github.com/capgen-dev/capgen/plugin"
 	"github.com/capgen-dev/capgen/plugin/engine"
@@ -83,7 +84,7 @@ func BenchmarkCreateSteps(b *testing.B) {
 			return err
 		}},
 		{"splice", func() error {
-			_, err := spliceLists(data, configFile.at, map[string][]string{"bounding": f.Names, "effective": f.Names, "permitted": f.Names})
+			_, err := capsplice.Splice(data, configFile.at, map[string][]string{"bounding": f.Names, "effective": f.Names, "permitted": f.Names})
 			return err
 		}},
 		{"write config.json", func() error { return record.WriteFileAtomic(cfgPath, data, 0o644) }},

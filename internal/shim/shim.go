@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/capgen-dev/capgen/capnames"
+	"github.com/capgen-dev/capgen/internal/capsplice"
 	"github.com/capgen-dev/capgen/internal/shim/record"
 	"github.com/capgen-dev/capgen/plugin"
 	"github.com/capgen-dev/capgen/plugin/ociruntime"
@@ -246,11 +247,11 @@ func (opts Options) rewriteFile(ctx context.Context, target func(context.Context
 		return fmt.Errorf("%w: %s: %w", ErrInput, path, err)
 	}
 	log.add(warnings...)
-	changed := changedLists(&before, spec.Process.Capabilities)
+	changed := capsplice.Changed(&before, spec.Process.Capabilities)
 	if len(changed) == 0 {
 		return nil
 	}
-	out, err := spliceLists(data, kind.at, changed)
+	out, err := capsplice.Splice(data, kind.at, changed)
 	if err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrInput, path, err)
 	}

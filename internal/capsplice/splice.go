@@ -1,4 +1,9 @@
-package shim
+// Package capsplice writes rewritten capability lists back into the text
+// of a runtime spec: only the text of each list that changed is replaced,
+// so members the rewriting program's runtime-spec version does not know,
+// spacing and key order stay byte for byte. The runtime shim writes a
+// bundle's config.json so, and the precreate hook its output.
+package capsplice
 
 import (
 	"bytes"
@@ -12,9 +17,9 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// capListKeys are the members of process.capabilities, as runtime-spec
+// listKeys are the members of process.capabilities, as runtime-spec
 // names them.
-var capListKeys = []string{"bounding", "effective", "inheritable", "permitted", "ambient"}
+var listKeys = []string{"bounding", "effective", "inheritable", "permitted", "ambient"}
 
 func listsOf(c *specs.LinuxCapabilities) map[string][]string {
 	if c == nil {
@@ -24,12 +29,12 @@ func listsOf(c *specs.LinuxCapabilities) map[string][]string {
 		"permitted": c.Permitted, "ambient": c.Ambient}
 }
 
-// changedLists returns the lists of after that differ from before; a
+// Changed returns the lists of after that differ from before; a
 // missing list and an empty one are the same.
-func changedLists(before, after *specs.LinuxCapabilities) map[string][]string {
+func Changed(before, after *specs.LinuxCapabilities) map[string][]string {
 	b, a := listsOf(before), listsOf(after)
 	changed := map[string][]string{}
-	for _, k := range capListKeys {
+	for _, k := range listKeys {
 		if !slices.Equal(b[k], a[k]) && (len(b[k]) > 0 || len(a[k]) > 0) {
 			changed[k] = a[k]
 		}
@@ -40,14 +45,14 @@ func changedLists(before, after *specs.LinuxCapabilities) map[string][]string {
 // span is the text of one JSON value in a document.
 type span struct{ start, end int64 }
 
-// spliceLists returns data, a JSON object, with the value of each list of
+// Splice returns data, a JSON object, with the value of each list of
 // lists replaced by the list's JSON text: the lists are members of the
 // object reached from the top through the keys of path. Keys match as
 // encoding/json matches field names (case-insensitively), and every
 // occurrence of a key is replaced, since decoding takes the last one.
 // Nothing else in data changes, byte for byte. It fails when a list to
 // write has no member to replace.
-func spliceLists(data []byte, path []string, lists map[string][]string) ([]byte, error) {
+func Splice(data []byte, path []string, lists map[string][]string) ([]byte, error) {
 	found := map[string][]span{}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := expectDelim(dec, '{'); err != nil {
@@ -109,12 +114,12 @@ func scanObject(dec *json.Decoder, data []byte, path []string, found map[string]
 			if err := skipRest(dec, tok); err != nil {
 				return err
 			}
-		case len(path) == 0 && slices.ContainsFunc(capListKeys, func(k string) bool { return bytes.EqualFold([]byte(key), []byte(k)) }):
+		case len(path) == 0 && slices.ContainsFunc(listKeys, func(k string) bool { return bytes.EqualFold([]byte(key), []byte(k)) }):
 			s, err := valueSpan(dec, data)
 			if err != nil {
 				return err
 			}
-			canonical := capListKeys[slices.IndexFunc(capListKeys, func(k string) bool { return bytes.EqualFold([]byte(key), []byte(k)) })]
+			canonical := listKeys[slices.IndexFunc(listKeys, func(k string) bool { return bytes.EqualFold([]byte(key), []byte(k)) })]
 			found[canonical] = append(found[canonical], s)
 		default:
 			tok, err := dec.Token()
