@@ -7,7 +7,8 @@
 # Go program that does nothing or only execs runc: the floor of any shim in
 # Go. Hook and shim run as installed with cmd/capshim, the fast entry point
 # (capgen-runc a link to capshim), and as capgen alone (capgen-runc a link
-# to capgen, in full/). RUNS (default 30) runs each. Every container and file it makes is removed on exit.
+# to capgen, in full/). RUNS (default 30) runs each. Create, whose runc
+# varies most, is also timed in alternation with runc's (hack/benchpair). Every container and file it makes is removed on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-30}
@@ -31,6 +32,7 @@ trap cleanup EXIT
 CGO_ENABLED=0 go build -o "$work/capgen" ./cmd/capgen
 CGO_ENABLED=0 go build -o "$work/capshim" ./cmd/capshim
 CGO_ENABLED=0 go build -o "$work/benchfloor" ./hack/benchfloor
+go build -o "$work/benchpair" ./hack/benchpair
 ln -s capshim "$work/capgen-runc"
 mkdir "$work/full"
 ln -s ../capgen "$work/full/capgen-runc"
@@ -79,6 +81,11 @@ hf start --prepare "$created" "$runc start $id" "$work/capgen-runc --root $root 
 hf delete --prepare "$created" "$runc delete --force $id" "$work/capgen-runc --root $root delete --force $id"
 hf create --prepare "$fresh" "$runc create --bundle $bundle $id" "$work/capgen-runc --root $root create --bundle $bundle $id" "$work/full/capgen-runc --root $root create --bundle $bundle $id"
 
+# create again, runc's and the shim's in alternation (hack/benchpair): the
+# difference of each round, not of two medians taken a minute apart.
+"$work/benchpair" -runs "$runs" -prepare "cp $work/config.json $bundle/config.json; $runc delete --force $id >/dev/null 2>&1 || true" \
+	-a "$runc create --bundle $bundle $id" -b "$work/capgen-runc --root $root create --bundle $bundle $id" >"$work/pair.txt"
+
 echo
 awk -v hook="$(mean hook 2)" -v hookfull="$(mean hook 3)" -v cat="$(mean hook 1)" \
 	-v shim="$(mean state 3)" -v shimfull="$(mean state 4)" -v runc="$(mean state 1)" -v floor="$(mean state 2)" \
@@ -93,3 +100,5 @@ awk -v s="$(median create 2)" -v f="$(median create 3)" -v r="$(median create 1)
 	printf "shim create, medians: %.2f ms = runc create %.2f ms + %.2f ms (target <= 3 ms); capgen alone + %.2f ms; minima: + %.2f ms, capgen alone + %.2f ms\n", s, r, s - r, f - r, smin - rmin, fmin - rmin
 	printf "capshim hook, median: %.2f ms = benchfloor %.2f ms + %.2f ms (target <= 1 ms)\n", hook, floor, hook - floor
 }'
+echo "shim create against runc create in alternating rounds (hack/benchpair; target b - a <= 3 ms):"
+sed 's/^/  /; s/^  a:/  runc create:/; s/^  b:/  shim create:/' "$work/pair.txt"
