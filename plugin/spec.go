@@ -110,20 +110,26 @@ func EncodeRewritten(spec *specs.Spec, env Target) ([]byte, []string, error) {
 //
 // what names the input in errors: "config.json on stdin", a path.
 func DecodeConfig(data []byte, what string) (*specs.Spec, error) {
-	if !bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte("{")) {
-		return nil, fmt.Errorf("%w: %s is not a JSON object", ErrInvalidSpec, what)
-	}
 	var spec specs.Spec
-	if err := json.Unmarshal(data, &spec); err != nil {
-		return nil, fmt.Errorf("%w: %s is not a runtime spec: %w", ErrInvalidSpec, what, err)
-	}
-	if err := checkCapabilityEntries(data, what); err != nil {
-		return nil, err
-	}
-	if err := checkVersion(spec.Version, what); err != nil {
+	if err := decodeSpec(data, what, &spec, &spec.Version); err != nil {
 		return nil, err
 	}
 	return &spec, nil
+}
+
+// decodeSpec decodes data, a config.json, into v, which holds *version,
+// with the checks of [DecodeConfig].
+func decodeSpec(data []byte, what string, v any, version *string) error {
+	if !bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte("{")) {
+		return fmt.Errorf("%w: %s is not a JSON object", ErrInvalidSpec, what)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("%w: %s is not a runtime spec: %w", ErrInvalidSpec, what, err)
+	}
+	if err := checkCapabilityEntries(data, what); err != nil {
+		return err
+	}
+	return checkVersion(*version, what)
 }
 
 // DecodeCapabilities decodes the parts of a config.json that
@@ -138,17 +144,8 @@ func DecodeConfig(data []byte, what string) (*specs.Spec, error) {
 // where encoding/json first learns each type it meets. Errors wrap
 // [ErrInvalidSpec].
 func DecodeCapabilities(data []byte, what string) (*specs.Spec, error) {
-	if !bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte("{")) {
-		return nil, fmt.Errorf("%w: %s is not a JSON object", ErrInvalidSpec, what)
-	}
 	var view capabilityView
-	if err := json.Unmarshal(data, &view); err != nil {
-		return nil, fmt.Errorf("%w: %s is not a runtime spec: %w", ErrInvalidSpec, what, err)
-	}
-	if err := checkCapabilityEntries(data, what); err != nil {
-		return nil, err
-	}
-	if err := checkVersion(view.Version, what); err != nil {
+	if err := decodeSpec(data, what, &view, &view.Version); err != nil {
 		return nil, err
 	}
 	spec := &specs.Spec{Version: view.Version, Annotations: view.Annotations}

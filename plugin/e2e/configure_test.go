@@ -183,12 +183,7 @@ func TestE2EConfigurePodmanBuildah(t *testing.T) {
 func TestE2EConfigureContainerd(t *testing.T) {
 	e := requireEngines(t)
 	crictl := requireCrictl(t)
-	sandbox := "localhost/capgen-e2e-sandbox:latest"
-	if _, err := e.run(e.podman, append(e.storage, "import", "--change", `ENTRYPOINT ["/bin/busybox", "sleep", "3600"]`,
-		filepath.Join(e.dir, "image.tar"), sandbox)...); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.run(e.podman, append(e.storage, "rmi", sandbox)...) })
+	sandbox := e.criSandbox(t)
 	v2 := containerd2(t)
 	defaults, err := exec.Command(v2.containerd, "config", "default").Output()
 	if err != nil {
@@ -216,17 +211,12 @@ func TestE2EConfigureContainerd(t *testing.T) {
 				var original []byte
 				var config string
 				start := func(edit func(string)) *containerd {
-					c := startRelease(t, layout.rel, func(dir string) string { return criConfig(dir, sandbox, nil) }, func(path string) {
+					return e.startCRI(t, layout.rel, sandbox, nil, func(path string) {
 						if layout.config != nil {
 							writeFile(t, path, layout.config(filepath.Dir(path)), 0o644)
 						}
 						edit(path)
-					}, nil)
-					writeFile(t, filepath.Join(c.dir, "crictl.yaml"), []byte(fmt.Sprintf("runtime-endpoint: unix://%s\nimage-endpoint: unix://%s\n", c.sock, c.sock)), 0o644)
-					if _, err := client(c.ctrBin, []string{"-a", c.sock, "-n", criNamespace}, "image", "import", e.saveImages(t, c.dir, e.image, sandbox)); err != nil {
-						t.Fatal(err)
-					}
-					return c
+					})
 				}
 				c := start(func(path string) {
 					config = path

@@ -62,6 +62,33 @@ func criConfig(dir, sandbox string, rts []engineRuntime) string {
 	return b.String()
 }
 
+// criSandbox imports the pod sandbox image of the CRI tests into e's
+// storage, until t ends, and returns its name.
+func (e *engines) criSandbox(t *testing.T) string {
+	t.Helper()
+	sandbox := "localhost/capgen-e2e-sandbox:latest"
+	if _, err := e.run(e.podman, append(e.storage, "import", "--change", `ENTRYPOINT ["/bin/busybox", "sleep", "3600"]`,
+		filepath.Join(e.dir, "image.tar"), sandbox)...); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.run(e.podman, append(e.storage, "rmi", sandbox)...) })
+	return sandbox
+}
+
+// startCRI starts containerd release rel with its CRI configured by
+// criConfig for sandbox and rts, edit run on the config file when not nil,
+// a crictl.yaml for it in its directory, and e's image and the sandbox in
+// the CRI's namespace.
+func (e *engines) startCRI(t *testing.T, rel containerdRelease, sandbox string, rts []engineRuntime, edit func(config string)) *containerd {
+	t.Helper()
+	c := startRelease(t, rel, func(dir string) string { return criConfig(dir, sandbox, rts) }, edit, nil)
+	writeFile(t, filepath.Join(c.dir, "crictl.yaml"), []byte(fmt.Sprintf("runtime-endpoint: unix://%s\nimage-endpoint: unix://%s\n", c.sock, c.sock)), 0o644)
+	if _, err := client(c.ctrBin, []string{"-a", c.sock, "-n", criNamespace}, "image", "import", e.saveImages(t, c.dir, e.image, sandbox)); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // crictl runs crictl against the daemon.
 func (c *containerd) crictl(t *testing.T, bin string, args ...string) (string, error) {
 	t.Helper()
@@ -80,20 +107,10 @@ func (c *containerd) crictl(t *testing.T, bin string, args ...string) (string, e
 func TestE2ECRIShim(t *testing.T) {
 	e := requireEngines(t)
 	crictl := requireCrictl(t)
-	sandbox := "localhost/capgen-e2e-sandbox:latest"
-	if _, err := e.run(e.podman, append(e.storage, "import", "--change", `ENTRYPOINT ["/bin/busybox", "sleep", "3600"]`,
-		filepath.Join(e.dir, "image.tar"), sandbox)...); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.run(e.podman, append(e.storage, "rmi", sandbox)...) })
+	sandbox := e.criSandbox(t)
 	for _, rel := range containerdReleases(t) {
 		t.Run(rel.name, func(t *testing.T) {
-			c := startRelease(t, rel, func(dir string) string { return criConfig(dir, sandbox, e.runtimes) }, nil, nil)
-			writeFile(t, filepath.Join(c.dir, "crictl.yaml"), []byte(fmt.Sprintf("runtime-endpoint: unix://%s\nimage-endpoint: unix://%s\n", c.sock, c.sock)), 0o644)
-			archive := e.saveImages(t, c.dir, e.image, sandbox)
-			if _, err := client(c.ctrBin, []string{"-a", c.sock, "-n", criNamespace}, "image", "import", archive); err != nil {
-				t.Fatal(err)
-			}
+			c := e.startCRI(t, rel, sandbox, e.runtimes, nil)
 			for _, er := range e.runtimes {
 				if er.r.kind != "runc" {
 					continue // containerd's runc v2 shim runs crun here only behind the hybrid-cgroup wrapper

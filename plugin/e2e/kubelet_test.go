@@ -209,12 +209,7 @@ func TestE2EKubelet(t *testing.T) {
 	e := requireEngines(t)
 	bin := requireKubelet(t)
 	crictl := requireCrictl(t)
-	sandbox := "localhost/capgen-e2e-sandbox:latest"
-	if _, err := e.run(e.podman, append(e.storage, "import", "--change", `ENTRYPOINT ["/bin/busybox", "sleep", "3600"]`,
-		filepath.Join(e.dir, "image.tar"), sandbox)...); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.run(e.podman, append(e.storage, "rmi", sandbox)...) })
+	sandbox := e.criSandbox(t)
 	before := recordHost(kubeletPaths...)
 	sysctlsBefore := sysctlValues(kubeletSysctls...)
 	t.Cleanup(func() {
@@ -237,17 +232,9 @@ func TestE2EKubelet(t *testing.T) {
 		t.Run(rel.name, func(t *testing.T) {
 			forEachRunc(t, e, func(t *testing.T, er engineRuntime, name, link string, configure func(...string) string) {
 				r := er.r
-				start := func(edit func(config string)) *containerd {
-					c := startRelease(t, rel, func(dir string) string { return criConfig(dir, sandbox, nil) }, edit, nil)
-					writeFile(t, filepath.Join(c.dir, "crictl.yaml"), []byte(fmt.Sprintf("runtime-endpoint: unix://%s\nimage-endpoint: unix://%s\n", c.sock, c.sock)), 0o644)
-					if _, err := client(c.ctrBin, []string{"-a", c.sock, "-n", criNamespace}, "image", "import", e.saveImages(t, c.dir, e.image, sandbox)); err != nil {
-						t.Fatal(err)
-					}
-					return c
-				}
 				// Without capgen: the node's default handler runs the real
 				// runtime.
-				c := start(func(config string) { plainDefault(t, config, er.path) })
+				c := e.startCRI(t, rel, sandbox, nil, func(config string) { plainDefault(t, config, er.path) })
 				k := startKubelet(t, bin, c, crictl)
 				k.staticPod(t, "privileged", image, "privileged: true")
 				if known := r.host.kernel.Intersect(r.host.parent.Bounding); r.applies() != known {
@@ -265,7 +252,7 @@ func TestE2EKubelet(t *testing.T) {
 				k.stop(t, crictl)
 				c.stop()
 
-				c = start(func(config string) { configure("--engine", "containerd", "--set-default", "--config", config) })
+				c = e.startCRI(t, rel, sandbox, nil, func(config string) { configure("--engine", "containerd", "--set-default", "--config", config) })
 				k = startKubelet(t, bin, c, crictl)
 				k.staticPod(t, "privileged", image, "privileged: true")
 				k.staticPod(t, "netadmin", image, "capabilities:", "  add: [NET_ADMIN]", "  drop: [ALL]")
