@@ -37,10 +37,17 @@ declare -A before
 for d in "${shared[@]}"; do
 	before[$d]=$( [ -d "$d" ] && ls -A "$d" || echo "-absent-")
 done
+# Podman, run with cgroupfs here, leaves its parent cgroup libpod_parent
+# at the top of each hierarchy: the cgroups this run adds there go too
+# (rmdir, deepest first, takes only empty ones).
+cgroups_before=$(find /sys/fs/cgroup -mindepth 1 -maxdepth 2 -type d 2>/dev/null | sort)
 cleanup() {
 	chmod -R u+w "$work" 2>/dev/null
 	rm -rf "$work"
-	local d i
+	local d i cg
+	for cg in $(comm -13 <(echo "$cgroups_before") <(find /sys/fs/cgroup -mindepth 1 -maxdepth 2 -type d 2>/dev/null | sort)); do
+		find "$cg" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+	done
 	for ((i = ${#shared[@]} - 1; i >= 0; i--)); do
 		d=${shared[i]}
 		[ -d "$d" ] || continue
