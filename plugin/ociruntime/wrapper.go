@@ -21,6 +21,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"golang.org/x/sys/unix"
 )
 
 // maxScript is the size of the largest script whose files are followed.
@@ -88,8 +90,7 @@ func scriptWords(text []byte) []string {
 // path, or a name $PATH resolves.
 func namedFile(word string) (string, bool) {
 	if filepath.IsAbs(word) {
-		_, err := statBinary(word)
-		return word, err == nil
+		return word, isExecutable(word)
 	}
 	if bytes.ContainsRune([]byte(word), '/') {
 		return "", false // relative to a working directory that is not the script's
@@ -98,9 +99,21 @@ func namedFile(word string) (string, bool) {
 		if !filepath.IsAbs(dir) {
 			continue
 		}
-		if _, err := statBinary(filepath.Join(dir, word)); err == nil {
-			return filepath.Join(dir, word), true
+		if path := filepath.Join(dir, word); isExecutable(path) {
+			return path, true
 		}
 	}
 	return "", false
+}
+
+// isExecutable reports whether path is an executable regular file, as
+// statBinary checks, without building an error for every miss: namedFile
+// asks for each word of a script in each $PATH directory, a few hundred
+// times for a short script.
+func isExecutable(path string) bool {
+	var st unix.Stat_t
+	if unix.Stat(path, &st) != nil {
+		return false
+	}
+	return st.Mode&unix.S_IFMT == unix.S_IFREG && st.Mode&0o111 != 0
 }
