@@ -74,11 +74,7 @@ func memoisedLookup(self string) func(string) []string {
 		var snap confmemo.Snapshot
 		var err error
 		if derr == nil && serr == nil {
-			paths := append(sources.Files, sources.DropInDirs...)
-			if o := os.Getenv(containersconf.OverrideEnv); o != "" {
-				paths = append(paths, o)
-			}
-			snap, err = confmemo.Take(self, paths)
+			snap, err = confmemo.Take(self, sources.Inputs())
 		}
 		cfg, cerr := config.Default()
 		if cerr != nil {

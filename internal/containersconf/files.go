@@ -78,6 +78,17 @@ func Find() (Sources, error) {
 	return s, nil
 }
 
+// Inputs are the paths whose state decides what common loads, modules
+// aside: s's files and drop-in directories, and the file
+// CONTAINERS_CONF_OVERRIDE names, which common reads last.
+func (s Sources) Inputs() []string {
+	paths := append(append([]string{}, s.Files...), s.DropInDirs...)
+	if o := os.Getenv(OverrideEnv); o != "" {
+		paths = append(paths, o)
+	}
+	return paths
+}
+
 // userConfPath is the user's containers.conf, for root too.
 func userConfPath() (string, error) {
 	if dir := os.Getenv("XDG_CONFIG_HOME"); dir != "" {

@@ -77,7 +77,7 @@ func BenchmarkCreateSteps(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	snap, err := confmemo.Take(memoWriter, append(sources.Files, sources.DropInDirs...))
+	snap, err := confmemo.Take(memoWriter, sources.Inputs())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -47,44 +47,62 @@ func recordHost(paths ...string) hostState {
 	return s
 }
 
+// hostChanges is how the host differs from a record: sysctls changed
+// (their recorded values), and the mount points, top-level cgroups and
+// given paths that are new.
+type hostChanges struct {
+	sysctls                map[string][2][]byte // path: recorded value, value now
+	mounts, cgroups, paths []string
+}
+
+// changes compares the host now with s.
+func (s hostState) changes() hostChanges {
+	now := recordHost(slices.Collect(maps.Keys(s.paths))...)
+	c := hostChanges{sysctls: map[string][2][]byte{}}
+	for path, was := range s.sysctls {
+		if v, ok := now.sysctls[path]; ok && !bytes.Equal(v, was) {
+			c.sysctls[path] = [2][]byte{was, v}
+		}
+	}
+	for m := range now.mounts {
+		if !s.mounts[m] {
+			c.mounts = append(c.mounts, m)
+		}
+	}
+	for cg := range now.cgroups {
+		if !s.cgroups[cg] {
+			c.cgroups = append(c.cgroups, cg)
+		}
+	}
+	for p, existed := range s.paths {
+		if now.paths[p] && !existed {
+			c.paths = append(c.paths, p)
+		}
+	}
+	return c
+}
+
 // restore puts back what changed since s was recorded: sysctls, mounts
 // (unmounted, deepest first), cgroups at the top of a hierarchy (removed
 // with what they hold, deepest first: only empty ones go), and the given
 // paths that did not exist. It returns what it could not put back.
 func (s hostState) restore() []string {
+	c := s.changes()
 	var failed []string
-	now := recordHost(slices.Collect(maps.Keys(s.paths))...)
-	for path, was := range s.sysctls {
-		if v, ok := now.sysctls[path]; ok && !bytes.Equal(v, was) {
-			if err := os.WriteFile(path, was, 0); err != nil {
-				failed = append(failed, "sysctl "+path+": "+err.Error())
-			}
+	for path, v := range c.sysctls {
+		if err := os.WriteFile(path, v[0], 0); err != nil {
+			failed = append(failed, "sysctl "+path+": "+err.Error())
 		}
 	}
-	var mounts []string
-	for m := range now.mounts {
-		if !s.mounts[m] {
-			mounts = append(mounts, m)
+	failed = append(failed, unmountDeepestFirst(c.mounts)...)
+	for _, cg := range c.cgroups {
+		if err := removeCgroupTree(cg); err != nil {
+			failed = append(failed, "cgroup "+cg+": "+err.Error())
 		}
 	}
-	slices.SortFunc(mounts, func(a, b string) int { return len(b) - len(a) })
-	for _, m := range mounts {
-		if err := unix.Unmount(m, unix.MNT_DETACH); err != nil {
-			failed = append(failed, "unmount "+m+": "+err.Error())
-		}
-	}
-	for cg := range now.cgroups {
-		if !s.cgroups[cg] {
-			if err := removeCgroupTree(cg); err != nil {
-				failed = append(failed, "cgroup "+cg+": "+err.Error())
-			}
-		}
-	}
-	for p, existed := range s.paths {
-		if !existed {
-			if err := os.RemoveAll(p); err != nil {
-				failed = append(failed, err.Error())
-			}
+	for _, p := range c.paths {
+		if err := os.RemoveAll(p); err != nil {
+			failed = append(failed, err.Error())
 		}
 	}
 	return failed
@@ -93,30 +111,36 @@ func (s hostState) restore() []string {
 // diff describes how the host now differs from s: each sysctl as
 // "path: before -> now", and the mounts, cgroups and paths that are new.
 func (s hostState) diff() []string {
+	c := s.changes()
 	var out []string
-	now := recordHost(slices.Collect(maps.Keys(s.paths))...)
-	for path, was := range s.sysctls {
-		if v, ok := now.sysctls[path]; ok && !bytes.Equal(v, was) {
-			out = append(out, "sysctl "+path+": "+strings.TrimSpace(string(was))+" -> "+strings.TrimSpace(string(v)))
-		}
+	for path, v := range c.sysctls {
+		out = append(out, "sysctl "+path+": "+strings.TrimSpace(string(v[0]))+" -> "+strings.TrimSpace(string(v[1])))
 	}
-	for m := range now.mounts {
-		if !s.mounts[m] {
-			out = append(out, "mount "+m)
-		}
+	for _, m := range c.mounts {
+		out = append(out, "mount "+m)
 	}
-	for cg := range now.cgroups {
-		if !s.cgroups[cg] {
-			out = append(out, "cgroup "+cg)
-		}
+	for _, cg := range c.cgroups {
+		out = append(out, "cgroup "+cg)
 	}
-	for p, existed := range s.paths {
-		if _, err := os.Lstat(p); err == nil && !existed {
-			out = append(out, "path "+p)
-		}
+	for _, p := range c.paths {
+		out = append(out, "path "+p)
 	}
 	slices.Sort(out)
 	return out
+}
+
+// unmountDeepestFirst unmounts mounts (lazily), those below others first,
+// and returns what it could not unmount.
+func unmountDeepestFirst(mounts []string) []string {
+	mounts = slices.Clone(mounts)
+	slices.SortFunc(mounts, func(a, b string) int { return len(b) - len(a) })
+	var failed []string
+	for _, m := range mounts {
+		if err := unix.Unmount(m, unix.MNT_DETACH); err != nil {
+			failed = append(failed, "unmount "+m+": "+err.Error())
+		}
+	}
+	return failed
 }
 
 // sysctlValues returns the values of the named sysctls (kernel.panic) now.

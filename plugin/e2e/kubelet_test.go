@@ -5,14 +5,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/capgen-dev/capgen/capnames"
 	"github.com/capgen-dev/capgen/plugin"
-	"golang.org/x/sys/unix"
 )
 
 // A real kubelet: v1.34.2, built into $CAPGEN_E2E_RUNTIMES by
@@ -127,11 +125,8 @@ func (k *kubelet) stop(t *testing.T, crictl string) {
 			mounts = append(mounts, m)
 		}
 	}
-	slices.SortFunc(mounts, func(a, b string) int { return len(b) - len(a) })
-	for _, m := range mounts {
-		if err := unix.Unmount(m, unix.MNT_DETACH); err != nil {
-			t.Errorf("unmounting the kubelet's %s: %v", m, err)
-		}
+	for _, f := range unmountDeepestFirst(mounts) {
+		t.Errorf("the kubelet's mounts: %s", f)
 	}
 }
 
